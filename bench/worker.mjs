@@ -1,0 +1,146 @@
+// bench/worker.mjs — a bench client process (sender, receiver, pinger, ponger).
+// The harness forks a small pool of these once and hands each a job per run over
+// IPC: { cmd: 'job' } -> connect with the peer's client adapter -> 'ready';
+// { cmd: 'go' } -> run the loop for warmup+duration -> 'result' (one JSON
+// message); { cmd: 'stop' } ends open loops; then it closes the connection and
+// reports 'idle'. Reusing the processes keeps process start-up (and loading the
+// `redis`/`thrift` packages) out of the measured runs and out of --quick's budget;
+// every run still opens fresh connections to a fresh (or per-rep) server.
+// Every loop is bounded in time (its window) and count (maxCount).
+import { nowUs, percentile, sleep } from './common.mjs'
+
+const adapters = new Map() // module path -> imported peer module
+let client = null
+let job = null
+let stop = null
+
+const post = (m) => process.send?.(m)
+process.on('disconnect', () => process.exit(0))
+process.on('unhandledRejection', (e) => console.error('worker: unhandled rejection:', e?.message ?? e))
+
+function deferred () {
+  let resolve
+  const promise = new Promise((r) => { resolve = r })
+  return { promise, resolve, flag: false }
+}
+
+async function connectWithRetry (mod, socket) {
+  const deadline = Date.now() + 10000
+  for (;;) {
+    try { return await mod.connect(socket) } catch (e) {
+      if (Date.now() > deadline) throw e
+      await sleep(50)
+    }
+  }
+}
+
+// Sends round-robin over job.boxes with up to job.window outstanding, until the
+// window ends, maxCount is reached, stop, or the first failure.
+function sender (c, j) {
+  const payload = 'x'.repeat(j.size)
+  const end = performance.now() + j.warmupMs + j.durationMs
+  const t0 = performance.now()
+  let sent = 0; let acked = 0; let inflight = 0; let i = j.offset || 0; let error = null
+  return new Promise((resolve) => {
+    const finish = () => resolve({ sent, acked, error, elapsedMs: performance.now() - t0 })
+    const pump = () => {
+      while (inflight < j.window && sent < j.maxCount && !error && !stop.flag && performance.now() < end) {
+        inflight++; sent++
+        c.send(j.boxes[i++ % j.boxes.length], payload).then(onAck, onFail)
+      }
+      if (inflight === 0) finish()
+    }
+    const onAck = () => { inflight--; acked++; pump() }
+    const onFail = (e) => { inflight--; error = error || String(e?.message ?? e); pump() }
+    pump()
+    // Do not wait forever for acks that never come.
+    setTimeout(finish, j.warmupMs + j.durationMs + 5000).unref()
+  })
+}
+
+// Keeps ceil(window / boxes) long-polling receives parked on each of its boxes;
+// counts what arrives inside [warmup, warmup + duration).
+function receiver (c, j) {
+  const t0 = performance.now()
+  const winStart = t0 + j.warmupMs
+  const winEnd = winStart + j.durationMs
+  const perBox = Math.max(1, Math.ceil(j.window / j.boxes.length))
+  let count = 0; let bytes = 0; let total = 0; let error = null
+  return new Promise((resolve) => {
+    const loop = (box) => {
+      c.receive(box).then((content) => {
+        const t = performance.now()
+        total++
+        if (t >= winStart && t < winEnd) { count++; bytes += content.length }
+        if (t < winEnd && !stop.flag) loop(box)
+      }, (e) => { if (!stop.flag) error = error || String(e?.message ?? e) })
+    }
+    for (const box of j.boxes) for (let k = 0; k < perBox; k++) loop(box)
+    const done = () => resolve({ count, bytes, total, error, seconds: j.durationMs / 1000 })
+    setTimeout(done, winEnd - performance.now())
+    stop.promise.then(done)
+  })
+}
+
+// One message at a time: park a receive on my box, send to the peer's box, wait
+// for the echo. Latencies in µs, only those started after the warm-up count.
+async function pinger (c, j) {
+  const payload = 'x'.repeat(j.size)
+  const t0 = performance.now()
+  const winStart = t0 + j.warmupMs
+  const end = winStart + j.durationMs
+  const samples = []
+  while (performance.now() < end && samples.length < j.maxCount && !stop.flag) {
+    const started = performance.now()
+    const t = nowUs()
+    const reply = c.receive(j.myBox)
+    let timer
+    const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('round trip timed out')), end - performance.now() + 2000) })
+    await Promise.race([Promise.all([c.send(j.peerBox, payload), reply]), late])
+    clearTimeout(timer)
+    if (started >= winStart) samples.push(nowUs() - t)
+  }
+  samples.sort((a, b) => a - b)
+  return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? null }
+}
+
+// Echoes everything from my box into the peer's box until told to stop.
+async function ponger (c, j) {
+  let echoed = 0
+  let next = c.receive(j.myBox)
+  for (;;) {
+    next.catch(() => {})
+    const m = await Promise.race([next, stop.promise.then(() => stop)])
+    if (m === stop || stop.flag || echoed >= j.maxCount) break
+    next = c.receive(j.myBox)
+    c.send(j.peerBox, m).catch(() => {})
+    echoed++
+  }
+  return { echoed }
+}
+
+const roles = { sender, receiver, pinger, ponger }
+
+process.on('message', async (m) => {
+  try {
+    if (m.cmd === 'job') {
+      job = m.job
+      stop = deferred()
+      let mod = adapters.get(job.module)
+      if (!mod) adapters.set(job.module, (mod = await import(job.module)))
+      client = await connectWithRetry(mod, job.socket)
+      post({ type: 'ready' })
+    } else if (m.cmd === 'go') {
+      const result = await roles[job.role](client, { ...job, warmupMs: m.warmupMs, durationMs: m.durationMs })
+      post({ type: 'result', result })
+      await Promise.race([Promise.resolve(client.close()).catch(() => {}), sleep(2000)])
+      client = null
+      post({ type: 'idle' })
+    } else if (m.cmd === 'stop') {
+      if (stop) { stop.flag = true; stop.resolve() }
+    }
+  } catch (e) {
+    post({ type: 'error', message: String(e?.message ?? e).split('\n')[0].slice(0, 200) })
+  }
+})
+post({ type: 'hello' })

@@ -1,0 +1,505 @@
+/**
+ * The SDK client: attaches to the daemon (spawning one when none answers), makes typed, cancellable calls,
+ * and reconnects with backoff when the daemon goes away.
+ *
+ * Life of a call: it is encoded at once into the connection's write buffer (calls of one tick share one
+ * write); its promise settles when the reply with its seqid arrives, when its deadline passes (TIMEOUT), when
+ * its AbortSignal fires (CANCELLED), or when the connection is lost (CLOSED). A receive that is abandoned
+ * while it waits is also cancelled on the daemon, and a message that was already on its way back is put back
+ * at the head of its mailbox, so an aborted receive loses nothing.
+ */
+import { connect as netConnect } from 'node:net'
+import { basename } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BusError, isBusError } from '../src/errors.js'
+import { MessageService, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
+import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
+import { Connection, type PendingCall } from './connection.js'
+import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
+
+/** How long connect() may take, spawning included, unless configured otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+/** Deadline of calls that do not wait for messages, unless configured otherwise. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000
+/** How long close() lets calls in flight finish before it destroys the socket. */
+export const CLOSE_DEADLINE_MS = 2_000
+/** Reconnect backoff: first and longest delay. */
+const RECONNECT_MIN_MS = 50
+const RECONNECT_MAX_MS = 2_000
+/** Deadlines are checked this often. */
+const DEADLINE_TICK_MS = 100
+
+const methods = MessageService.methods
+
+export interface ConnectOptions {
+  /** Socket path (Windows: pipe name). Default: $THRIFTBUS_SOCKET, else the per-user default. */
+  socket?: string
+  /** State folder for a spawned daemon (its log goes there). Default: $THRIFTBUS_STATE_DIR, else per user. */
+  stateDir?: string
+  /** Start a daemon when none answers (default true). */
+  spawn?: boolean
+  /** Reconnect (and respawn, when spawn is on) after losing the daemon (default true). */
+  reconnect?: boolean
+  /** The sender name put on messages (default "<script name>:<pid>"). */
+  name?: string
+  /** How long connect() may take, spawning included (default 10 s). */
+  connectTimeoutMs?: number
+  /** Deadline of calls that do not wait for messages (default 30 s). */
+  callTimeoutMs?: number
+  /** Largest message sent or received, in bytes (default 16 MiB; match the daemon's). */
+  maxMessageBytes?: number
+  /** Aborts connect(). */
+  signal?: AbortSignal
+}
+
+export interface CallOptions {
+  /** Aborting rejects the call with CANCELLED. A send that was already written may still be accepted. */
+  signal?: AbortSignal
+  /** The call's deadline in ms (default: the client's callTimeoutMs). Past it the call rejects with TIMEOUT. */
+  timeoutMs?: number
+}
+
+export interface ReceiveOptions {
+  /** Aborting rejects with CANCELLED and releases the wait on the daemon; nothing is lost. */
+  signal?: AbortSignal
+  /**
+   * How long to wait for a message, in ms. Omitted or negative: until one arrives. 0: do not wait (an empty
+   * mailbox rejects with NO_MESSAGE at once).
+   */
+  timeoutMs?: number
+}
+
+export interface MessagesOptions {
+  /** Ends the iteration: the loop throws CANCELLED. Messages taken but not yet yielded are put back. */
+  signal?: AbortSignal
+  /**
+   * How many messages to take from the daemon per round trip (default 1). More is faster; the messages taken
+   * and not yet yielded when the loop ends are put back at the head of the mailbox.
+   */
+  batchSize?: number
+}
+
+/** What send() accepts: text, bytes, or a message with metadata. */
+export type Outgoing = string | Uint8Array | { content?: string; body?: Uint8Array; headers?: Record<string, string>; sender?: string }
+
+interface InvokeOptions {
+  signal?: AbortSignal | undefined
+  /** Absolute deadline (Date.now() ms), or undefined for none. */
+  deadline?: number | undefined
+  /** A receive: cancel it on the daemon when abandoned, and put back what it took. */
+  receive?: boolean
+  /** Resolve with undefined instead of the result (methods whose result carries nothing). */
+  noValue?: boolean
+}
+
+/** One call in flight. */
+class CallState implements PendingCall {
+  seqid = 0
+  conn: Connection | undefined
+  done = false
+  #onAbort: (() => void) | undefined
+
+  constructor(
+    readonly client: Client,
+    readonly codec: MethodCodec<any, any>,
+    readonly resolve: (v: any) => void,
+    readonly reject: (e: unknown) => void,
+    readonly options: InvokeOptions,
+  ) {}
+
+  listen(signal: AbortSignal): void {
+    this.#onAbort = () => this.abandon(new BusError('CANCELLED', `${this.codec.name} was aborted`, { cause: signal.reason }))
+    signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  settle(result: any, error: BusError | undefined): void {
+    if (this.done) return
+    this.#finish()
+    if (error) this.reject(error)
+    else if (result.error) this.reject(BusError.fromWire(result.error.code, result.error.message))
+    else this.resolve(this.options.noValue ? undefined : result.success)
+  }
+
+  /** Gives up on the call: rejects it now, and for a receive, releases it on the daemon. */
+  abandon(err: BusError): void {
+    if (this.done) return
+    this.#finish()
+    this.reject(err)
+    const conn = this.conn
+    if (this.options.receive && conn && !conn.closed) {
+      conn.redirect(this.seqid, { codec: this.codec, settle: (result) => this.client.putBack(result?.success) })
+      conn.call(methods.cancel, { seqid: this.seqid }, { codec: methods.cancel, settle: () => {} })
+    }
+  }
+
+  #finish(): void {
+    this.done = true
+    this.client.untrack(this)
+    if (this.#onAbort) this.options.signal!.removeEventListener('abort', this.#onAbort)
+  }
+}
+
+/**
+ * A connection to the thriftbus daemon. Get one from connect(); close it with close(). Calls made before the
+ * connection is up (or while it is being re-established) wait for it, within their deadline.
+ */
+export class Client {
+  readonly socket: string
+  readonly stateDir: string
+  readonly name: string
+  readonly #options: Required<Pick<ConnectOptions, 'spawn' | 'reconnect' | 'connectTimeoutMs' | 'callTimeoutMs' | 'maxMessageBytes'>>
+  #conn: Connection | undefined
+  #connecting: Promise<Connection> | undefined
+  #closing: Promise<void> | undefined
+  readonly #lifetime = new AbortController()
+  /** Calls in flight that have a deadline. */
+  readonly #timed = new Set<CallState>()
+  /** Receives in flight (cancelled by close()). */
+  readonly #receives = new Set<CallState>()
+  #deadlineTimer: NodeJS.Timeout | undefined
+
+  /** @internal Use connect(). */
+  constructor(options: ConnectOptions = {}) {
+    this.socket = options.socket ?? defaultSocketPath()
+    this.stateDir = options.stateDir ?? defaultStateDir()
+    this.name = options.name ?? `${basename(process.argv[1] ?? 'node')}:${process.pid}`
+    this.#options = {
+      spawn: options.spawn ?? true,
+      reconnect: options.reconnect ?? true,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    }
+  }
+
+  /** @internal Establishes the first connection; connect() awaits it. */
+  async open(signal?: AbortSignal): Promise<void> {
+    const problem = socketPathProblem(this.socket)
+    if (problem) throw new BusError('INVALID_ARGUMENT', problem)
+    const onAbort = () => void this.close()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      this.#connecting = this.#establish(Date.now() + this.#options.connectTimeoutMs)
+      await this.#connecting
+    } catch (err) {
+      this.#connecting = undefined
+      await this.close()
+      if (signal?.aborted) throw new BusError('CANCELLED', 'connect() was aborted', { cause: signal.reason })
+      throw err
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** True while a connection to the daemon is up. */
+  get connected(): boolean {
+    return this.#conn !== undefined && !this.#conn.closed
+  }
+
+  /**
+   * Sends a message to a mailbox. Resolves once the daemon has accepted it; rejects with INVALID_ARGUMENT
+   * (a bad mailbox name), MAILBOX_FULL, TOO_LARGE, TIMEOUT, CANCELLED or CLOSED.
+   */
+  send(recipient: string, message: Outgoing, options: CallOptions = {}): Promise<void> {
+    let m: Message
+    if (typeof message === 'string') {
+      m = { sender: this.name, recipient, content: message, id: undefined, sentAtMs: undefined, body: undefined, headers: undefined }
+    } else if (message instanceof Uint8Array) {
+      m = { sender: this.name, recipient, content: '', id: undefined, sentAtMs: undefined, body: message, headers: undefined }
+    } else {
+      m = {
+        sender: message.sender ?? this.name, recipient, content: message.content ?? '',
+        id: undefined, sentAtMs: undefined, body: message.body, headers: message.headers,
+      }
+    }
+    return this.#invoke(methods.sendMessage, { message: m }, { signal: options.signal, deadline: this.#deadline(options.timeoutMs), noValue: true })
+  }
+
+  /**
+   * Takes the oldest message of a mailbox, waiting for one as options.timeoutMs says (default: until one
+   * arrives). Messages of one mailbox come out in the order they were accepted. Rejects with NO_MESSAGE when
+   * the wait runs out, CANCELLED when aborted, CLOSED when the connection is lost while waiting.
+   */
+  receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
+    const wait = options.timeoutMs ?? -1
+    return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
+  }
+
+  /**
+   * Takes up to max messages, oldest first; waits like receive() while the mailbox is empty and resolves as
+   * soon as at least one is there. Resolves with [] when the wait runs out.
+   */
+  receiveMany(recipient: string, max: number, options: ReceiveOptions = {}): Promise<Message[]> {
+    const wait = options.timeoutMs ?? -1
+    return this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
+  }
+
+  /**
+   * Iterates over a mailbox's messages as they arrive, forever: `for await (const m of client.messages('jobs'))`.
+   * It survives a lost daemon (it waits for the reconnect and goes on). It ends when the client is closed, and
+   * throws CANCELLED when options.signal aborts.
+   */
+  async *messages(recipient: string, options: MessagesOptions = {}): AsyncGenerator<Message, void, undefined> {
+    const batchSize = Math.max(1, options.batchSize ?? 1)
+    let batch: Message[] = []
+    let next = 0
+    try {
+      for (;;) {
+        if (next < batch.length) {
+          yield batch[next++]!
+          continue
+        }
+        try {
+          batch = await this.receiveMany(recipient, batchSize, { signal: options.signal })
+          next = 0
+        } catch (err) {
+          if (this.#closing) return
+          if (isBusError(err) && err.code === 'CLOSED' && this.#options.reconnect) {
+            await this.#whenConnected({ signal: options.signal })
+            continue
+          }
+          throw err
+        }
+      }
+    } finally {
+      if (next < batch.length) this.putBack(batch.slice(next))
+    }
+  }
+
+  /** Messages waiting in a mailbox, its size in bytes, and its parked receivers. */
+  mailboxStats(name: string, options: CallOptions = {}): Promise<MailboxInfo> {
+    return this.#invoke(methods.mailboxStats, { name }, this.#plain(options))
+  }
+
+  /** Every mailbox that holds messages or has receivers waiting. */
+  listMailboxes(options: CallOptions = {}): Promise<MailboxInfo[]> {
+    return this.#invoke(methods.listMailboxes, {}, this.#plain(options))
+  }
+
+  /** Removes every message from a mailbox; resolves with how many were removed. */
+  purge(name: string, options: CallOptions = {}): Promise<number> {
+    return this.#invoke(methods.purgeMailbox, { name }, this.#plain(options))
+  }
+
+  /** Resolves with the daemon's version. */
+  ping(options: CallOptions = {}): Promise<string> {
+    return this.#invoke(methods.ping, {}, this.#plain(options))
+  }
+
+  /** The daemon's pid, version, uptime, connections and mailboxes. */
+  status(options: CallOptions = {}): Promise<DaemonStatus> {
+    return this.#invoke(methods.status, {}, this.#plain(options))
+  }
+
+  /** Asks the daemon to shut down gracefully. Resolves once it has acknowledged. */
+  shutdownDaemon(options: CallOptions = {}): Promise<void> {
+    return this.#invoke(methods.shutdown, {}, { ...this.#plain(options), noValue: true })
+  }
+
+  /**
+   * Closes the client. Receives in flight are cancelled (CLOSED) and released on the daemon; other calls in
+   * flight get up to 2 s to finish; then the socket is destroyed. Later calls reject with CLOSED. Idempotent:
+   * every call returns the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** @internal Puts taken messages back at the head of their mailboxes (best effort). */
+  putBack(taken: Message | Message[] | undefined): void {
+    const messages = taken === undefined ? [] : Array.isArray(taken) ? taken : [taken]
+    const conn = this.#conn
+    if (messages.length === 0 || !conn || conn.closed) return
+    conn.call(methods.returnMessages, { messages }, { codec: methods.returnMessages, settle: () => {} })
+  }
+
+  /** @internal */
+  untrack(state: CallState): void {
+    if (state.options.deadline !== undefined) this.#timed.delete(state)
+    if (state.options.receive) this.#receives.delete(state)
+  }
+
+  #plain(options: CallOptions): InvokeOptions {
+    return { signal: options.signal, deadline: this.#deadline(options.timeoutMs) }
+  }
+
+  #deadline(timeoutMs: number | undefined): number {
+    return Date.now() + (timeoutMs ?? this.#options.callTimeoutMs)
+  }
+
+  /** A long-poll's client-side deadline: the daemon ends the wait; this only guards against a wedged daemon. */
+  #waitDeadline(waitMs: number): number | undefined {
+    return waitMs < 0 ? undefined : Date.now() + waitMs + this.#options.callTimeoutMs
+  }
+
+  #invoke<R>(codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
+    if (this.#closing) return Promise.reject(new BusError('CLOSED', 'the client is closed'))
+    if (options.signal?.aborted) {
+      return Promise.reject(new BusError('CANCELLED', `${codec.name} was aborted`, { cause: options.signal.reason }))
+    }
+    const conn = this.#conn
+    if (conn && !conn.closed) return this.#start(conn, codec, args, options)
+    return this.#whenConnected(options).then((c) => this.#start(c, codec, args, options))
+  }
+
+  #start<R>(conn: Connection, codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const state = new CallState(this, codec, resolve, reject, options)
+      try {
+        state.seqid = conn.call(codec, args, state)
+      } catch (err) {
+        reject(err)
+        return
+      }
+      state.conn = conn
+      if (options.deadline !== undefined) this.#trackDeadline(state)
+      if (options.receive) this.#receives.add(state)
+      if (options.signal) state.listen(options.signal)
+    })
+  }
+
+  #trackDeadline(state: CallState): void {
+    this.#timed.add(state)
+    this.#deadlineTimer ??= setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS)
+  }
+
+  #checkDeadlines(): void {
+    const now = Date.now()
+    for (const state of this.#timed) {
+      if (state.options.deadline! <= now) {
+        state.abandon(new BusError('TIMEOUT', `${state.codec.name} got no answer from the daemon within its deadline`))
+      }
+    }
+    if (this.#timed.size === 0) {
+      clearInterval(this.#deadlineTimer)
+      this.#deadlineTimer = undefined
+    }
+  }
+
+  /** Resolves with a live connection, waiting for (or starting) a reconnect, within the call's limits. */
+  #whenConnected(options: InvokeOptions): Promise<Connection> {
+    if (this.#closing) return Promise.reject(new BusError('CLOSED', 'the client is closed'))
+    if (!this.#connecting) {
+      if (!this.#options.reconnect) return Promise.reject(new BusError('CLOSED', 'the connection to the daemon is closed and reconnect is off'))
+      this.#connecting = this.#establish(undefined)
+    }
+    const connecting = this.#connecting
+    if (!options.signal && options.deadline === undefined) return connecting
+    return new Promise((resolve, reject) => {
+      const timer = options.deadline === undefined ? undefined : setTimeout(() => {
+        done()
+        reject(new BusError('TIMEOUT', `no connection to the daemon at ${this.socket} within the call's deadline`))
+      }, Math.max(0, options.deadline - Date.now()))
+      const onAbort = () => {
+        done()
+        reject(new BusError('CANCELLED', 'the call was aborted while waiting for the daemon', { cause: options.signal!.reason }))
+      }
+      const done = () => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      connecting.then((c) => { done(); resolve(c) }, (e) => { done(); reject(e) })
+    })
+  }
+
+  /**
+   * Connects, spawning a daemon if allowed, retrying with backoff. With a deadline (the first connect) it gives
+   * up then with NO_DAEMON; without one (a reconnect) it tries until the client is closed.
+   */
+  async #establish(deadline: number | undefined): Promise<Connection> {
+    let delay = RECONNECT_MIN_MS
+    for (;;) {
+      try {
+        const conn = await this.#attach(deadline ?? Date.now() + this.#options.connectTimeoutMs)
+        this.#conn = conn
+        return conn
+      } catch (err) {
+        if (this.#closing) throw new BusError('CLOSED', 'the client was closed while connecting')
+        if (deadline !== undefined) throw err
+      }
+      await sleep(delay * (0.5 + Math.random() / 2), undefined, { signal: this.#lifetime.signal }).catch(() => {})
+      delay = Math.min(delay * 2, RECONNECT_MAX_MS)
+    }
+  }
+
+  /** One connect attempt; when nothing answers and spawning is on, starts a daemon and waits for it. */
+  async #attach(deadline: number): Promise<Connection> {
+    let spawned: SpawnedDaemon | undefined
+    for (;;) {
+      try {
+        return await this.#open()
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
+          throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${this.socket}: ${(err as Error).message}`, { cause: err })
+        }
+        if (!this.#options.spawn) {
+          throw new BusError('NO_DAEMON', `no daemon at ${this.socket} (connect ${code}); start one with \`thriftbus daemon\``, { cause: err })
+        }
+        spawned ??= await spawnDaemon(this.socket, this.stateDir)
+        if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > deadline) {
+          const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
+          const tail = logTail(spawned.logFile)
+          throw new BusError('NO_DAEMON', `started a daemon for ${this.socket}, but ${why}; its log ${spawned.logFile} ends with:\n${tail}`, { cause: err })
+        }
+        await sleep(25, undefined, { signal: this.#lifetime.signal }).catch(() => {})
+        if (this.#closing) throw new BusError('CLOSED', 'the client was closed while connecting')
+      }
+    }
+  }
+
+  #open(): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect(this.socket)
+      socket.once('error', reject)
+      socket.once('connect', () => {
+        socket.off('error', reject)
+        const conn: Connection = new Connection(socket, this.#options.maxMessageBytes, () => this.#lost(conn))
+        resolve(conn)
+      })
+    })
+  }
+
+  /** The connection closed: calls on it have failed with CLOSED; reconnect unless told not to. */
+  #lost(conn: Connection): void {
+    if (this.#conn !== conn) return
+    this.#conn = undefined
+    this.#connecting = undefined
+    if (this.#closing || !this.#options.reconnect) return
+    this.#connecting = this.#establish(undefined)
+    this.#connecting.catch(() => {
+      this.#connecting = undefined
+    })
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#lifetime.abort()
+    for (const state of [...this.#receives]) state.abandon(new BusError('CLOSED', 'the client was closed'))
+    const conn = this.#conn
+    const until = Date.now() + CLOSE_DEADLINE_MS
+    while (conn && !conn.closed && conn.pendingCount > 0 && Date.now() < until) await sleep(5)
+    for (const state of [...this.#timed]) state.abandon(new BusError('CLOSED', 'the client was closed'))
+    clearInterval(this.#deadlineTimer)
+    this.#deadlineTimer = undefined
+    conn?.destroy()
+    this.#conn = undefined
+  }
+}
+
+/**
+ * Connects to the daemon, starting one in the background when none answers (unless options.spawn is false).
+ * Resolves with a Client once connected; rejects with NO_DAEMON when no daemon can be reached or started
+ * within options.connectTimeoutMs.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const client = new Client(options)
+  await client.open(options.signal)
+  return client
+}

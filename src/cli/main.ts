@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+/** The `thriftbus` command. The only place that calls process.exit. */
+import { readFileSync } from 'node:fs'
+import { Daemon } from '../daemon/daemon.js'
+import { EndpointError } from '../daemon/listen.js'
+import { connect, isBusError, type Client, type ConnectOptions, type Message } from '../../sdk/index.js'
+import { VERSION } from '../version.js'
+import { defaultSocketPath } from '../wire/endpoint.js'
+import { EXIT, USAGE, UsageError, formatDuration, parse, parseCount, parseDuration, parseSize } from './args.js'
+
+type Command = (args: string[]) => Promise<number>
+
+const commands: Record<string, Command> = { daemon, status, send, recv, stop }
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(USAGE.main + '\n')
+    return name === undefined ? EXIT.USAGE : EXIT.OK
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(VERSION + '\n')
+    return EXIT.OK
+  }
+  const command = commands[name]
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
+  return command(rest)
+}
+
+async function daemon(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    'state-dir': { type: 'string' },
+    'max-message-bytes': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-calls-per-connection': { type: 'string' },
+    'max-mailbox-depth': { type: 'string' },
+    'max-mailbox-bytes': { type: 'string' },
+  }, 0)
+  if (values.help) return help('daemon')
+  const socket = values.socket ?? defaultSocketPath()
+  let d: Daemon | undefined
+  try {
+    d = await Daemon.start({
+      socket,
+      stateDir: values['state-dir'],
+      maxMessageBytes: parseSize('max-message-bytes', values['max-message-bytes']),
+      maxConnections: parseCount('max-connections', values['max-connections']),
+      maxOutstandingCalls: parseCount('max-calls-per-connection', values['max-calls-per-connection']),
+      maxMailboxDepth: parseCount('max-mailbox-depth', values['max-mailbox-depth']),
+      maxMailboxBytes: parseSize('max-mailbox-bytes', values['max-mailbox-bytes']),
+    })
+  } catch (err) {
+    if (err instanceof EndpointError) {
+      process.stderr.write(`thriftbus: ${err.message}\n`)
+      return EXIT.ERROR
+    }
+    throw err
+  }
+  if (!d) {
+    process.stdout.write(`thriftbus: a daemon is already running on ${socket}${await runningPid(socket)}\n`)
+    return EXIT.OK
+  }
+  const running = d
+  let signals = 0
+  const onSignal = (signal: string) => {
+    if (++signals > 1) process.exit(EXIT.ERROR) // A second signal: the user wants out now.
+    running.log('info', `received ${signal}; shutting down`)
+    void running.close()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  process.stdout.write(`thriftbus daemon listening on ${running.endpoint} (pid ${process.pid})\n`)
+  await running.closed
+  return EXIT.OK
+}
+
+async function runningPid(socket: string): Promise<string> {
+  try {
+    const client = await connect({ socket, spawn: false, reconnect: false, connectTimeoutMs: 2000 })
+    try {
+      return ` (pid ${(await client.status()).pid})`
+    } finally {
+      await client.close()
+    }
+  } catch {
+    return ''
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean' } }, 0)
+  if (values.help) return help('status')
+  return withClient({ socket: values.socket, spawn: false }, async (client) => {
+    const s = await client.status()
+    if (values.json) {
+      process.stdout.write(JSON.stringify(s) + '\n')
+      return EXIT.OK
+    }
+    const lines = [
+      `up       pid ${s.pid}, version ${s.version}, uptime ${formatDuration(s.uptimeMs)}`,
+      `socket   ${s.endpoint}`,
+      `state    ${s.stateDir}`,
+      `clients  ${s.connections}`,
+    ]
+    if (s.mailboxes.length === 0) {
+      lines.push('mailboxes: none')
+    } else {
+      const width = Math.max(7, ...s.mailboxes.map((m) => m.name.length))
+      lines.push('mailboxes:', `  ${'MAILBOX'.padEnd(width)}  ${'DEPTH'.padStart(8)}  ${'BYTES'.padStart(12)}  ${'WAITING'.padStart(7)}`)
+      for (const m of s.mailboxes) {
+        lines.push(`  ${m.name.padEnd(width)}  ${String(m.depth).padStart(8)}  ${String(m.bytes).padStart(12)}  ${String(m.waiters).padStart(7)}`)
+      }
+    }
+    process.stdout.write(lines.join('\n') + '\n')
+    return EXIT.OK
+  })
+}
+
+async function send(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    sender: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    'no-spawn': { type: 'boolean' },
+    'state-dir': { type: 'string' },
+  }, 2)
+  if (values.help) return help('send')
+  const [recipient, text] = positionals as [string, string]
+  const headers: Record<string, string> = {}
+  for (const h of values.header ?? []) {
+    const eq = h.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--header ${JSON.stringify(h)} must be KEY=VALUE`)
+    headers[h.slice(0, eq)] = h.slice(eq + 1)
+  }
+  const content = text === '-' ? readFileSync(0, 'utf8') : text
+  const options = { socket: values.socket, stateDir: values['state-dir'], spawn: !values['no-spawn'], name: `thriftbus-cli:${process.pid}` }
+  return withClient(options, async (client) => {
+    await client.send(recipient, { content, sender: values.sender, headers: values.header ? headers : undefined })
+    return EXIT.OK
+  })
+}
+
+async function recv(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    wait: { type: 'string' },
+    json: { type: 'boolean' },
+    'no-spawn': { type: 'boolean' },
+    'state-dir': { type: 'string' },
+  }, 1)
+  if (values.help) return help('recv')
+  const timeoutMs = values.wait === undefined ? 0 : parseDuration(values.wait)
+  const options = { socket: values.socket, stateDir: values['state-dir'], spawn: !values['no-spawn'] }
+  return withClient(options, async (client) => {
+    const m = await client.receive(positionals[0]!, { timeoutMs })
+    process.stdout.write(values.json ? JSON.stringify(toJson(m)) + '\n' : m.content || !m.body ? m.content + '\n' : Buffer.from(m.body))
+    return EXIT.OK
+  })
+}
+
+async function stop(args: string[]): Promise<number> {
+  const { values } = parse(args, {}, 0)
+  if (values.help) return help('stop')
+  return withClient({ socket: values.socket, spawn: false, reconnect: false }, async (client) => {
+    const { pid } = await client.status()
+    await client.shutdownDaemon()
+    // Gone once the pid no longer exists (the socket file is removed just before).
+    const until = Date.now() + 10_000
+    while (Date.now() < until && alive(pid)) await new Promise((r) => setTimeout(r, 20))
+    if (alive(pid)) {
+      process.stderr.write(`thriftbus: the daemon (pid ${pid}) acknowledged but is still running after 10 s\n`)
+      return EXIT.ERROR
+    }
+    process.stdout.write(`thriftbus: stopped the daemon (pid ${pid})\n`)
+    return EXIT.OK
+  })
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function toJson(m: Message): object {
+  return { ...m, body: m.body === undefined ? undefined : Buffer.from(m.body).toString('base64') }
+}
+
+/** Connects, runs fn, closes; maps the SDK's errors to messages and exit codes. */
+async function withClient(options: ConnectOptions, fn: (client: Client) => Promise<number>): Promise<number> {
+  let client: Client | undefined
+  try {
+    client = await connect({ reconnect: false, ...options })
+    return await fn(client)
+  } catch (err) {
+    if (!isBusError(err)) throw err
+    process.stderr.write(`thriftbus: ${err.message}\n`)
+    switch (err.code) {
+      case 'NO_DAEMON': return EXIT.NO_DAEMON
+      case 'NO_MESSAGE': return EXIT.NO_MESSAGE
+      case 'INVALID_ARGUMENT': return EXIT.USAGE
+      default: return EXIT.ERROR
+    }
+  } finally {
+    await client?.close()
+  }
+}
+
+function help(command: string): number {
+  process.stdout.write(USAGE[command] + '\n')
+  return EXIT.OK
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`thriftbus: ${err.message}\nRun \`thriftbus --help\` for usage.\n`)
+      process.exit(EXIT.USAGE)
+    }
+    process.stderr.write(`thriftbus: ${(err as Error)?.stack ?? String(err)}\n`)
+    process.exit(EXIT.ERROR)
+  },
+)

@@ -1,0 +1,170 @@
+/**
+ * The daemon: claims the endpoint, accepts connections, gives each a Session, and shuts down gracefully.
+ *
+ * Shutdown (close(), the shutdown RPC, SIGTERM/SIGINT through the CLI): stop accepting, answer parked calls
+ * with SHUTTING_DOWN, let connections take their last replies (up to SHUTDOWN_GRACE_MS), remove the socket.
+ */
+import { mkdirSync, statSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { Broker, type BrokerOptions } from '../broker/broker.js'
+import type { Clock } from '../broker/clock.js'
+import type { DaemonStatus } from '../gen/thriftbus.js'
+import { VERSION } from '../version.js'
+import { defaultSocketPath, defaultStateDir, isWindowsPipe } from '../wire/endpoint.js'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.js'
+import { claimEndpoint } from './listen.js'
+import { stderrLogger, type Logger } from './log.js'
+import { messageServiceBindings } from './message-service.js'
+import { Session, type MethodBinding, type SessionHost } from './session.js'
+
+/** Connections the daemon serves at once, unless configured otherwise; more are refused. */
+export const DEFAULT_MAX_CONNECTIONS = 4096
+/** Calls one connection may have waiting (long-polls), unless configured otherwise. */
+export const DEFAULT_MAX_OUTSTANDING_CALLS = 1024
+/** How long shutdown waits for connections to take their last replies. */
+export const SHUTDOWN_GRACE_MS = 2_000
+/** How often the daemon checks that its socket file is still its own. */
+const SOCKET_CHECK_INTERVAL_MS = 5_000
+
+export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | 'maxMailboxBytes'> {
+  /** Socket path or Windows pipe name. Default: $THRIFTBUS_SOCKET, else the per-user default. */
+  socket?: string
+  /** Folder for logs and state. Default: $THRIFTBUS_STATE_DIR, else the per-user default. */
+  stateDir?: string
+  /** Largest message accepted, in bytes (default 16 MiB). Larger ones close the connection. */
+  maxMessageBytes?: number
+  maxConnections?: number
+  maxOutstandingCalls?: number
+  log?: Logger
+  clock?: Clock
+}
+
+export class Daemon implements SessionHost {
+  readonly endpoint: string
+  readonly stateDir: string
+  readonly broker: Broker
+  readonly methods: ReadonlyMap<string, MethodBinding>
+  readonly maxMessageBytes: number
+  readonly maxOutstandingCalls: number
+  readonly log: Logger
+  readonly startedAtMs = Date.now()
+  /** Resolves once the daemon has stopped, whoever stopped it. */
+  readonly closed: Promise<void>
+  readonly #server: Server
+  readonly #sessions = new Set<Session>()
+  #inode = 0
+  #socketCheck: NodeJS.Timeout | undefined
+  #closing: Promise<void> | undefined
+  #resolveClosed!: () => void
+  /** Set during shutdown: called when the last connection has closed. */
+  #drained: (() => void) | undefined
+
+  /**
+   * Starts a daemon. Resolves once it serves the endpoint, or with undefined when another daemon already
+   * does (that is not an error: the caller can use that one). Rejects when the endpoint cannot be used.
+   */
+  static async start(options: DaemonOptions = {}): Promise<Daemon | undefined> {
+    const daemon = new Daemon(options)
+    const claim = await claimEndpoint(daemon.#server, daemon.endpoint)
+    if (!claim.claimed) return undefined
+    daemon.#inode = claim.inode
+    daemon.#server.on('error', (err) => daemon.log('error', `listener: ${err.message}`))
+    if (!isWindowsPipe(daemon.endpoint)) {
+      daemon.#socketCheck = setInterval(() => daemon.#checkSocketFile(), SOCKET_CHECK_INTERVAL_MS).unref()
+    }
+    daemon.log('info', `started: version ${VERSION}, pid ${process.pid}, socket ${daemon.endpoint}, state ${daemon.stateDir}`)
+    return daemon
+  }
+
+  private constructor(options: DaemonOptions) {
+    this.endpoint = options.socket ?? defaultSocketPath()
+    this.stateDir = options.stateDir ?? defaultStateDir()
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.maxOutstandingCalls = options.maxOutstandingCalls ?? DEFAULT_MAX_OUTSTANDING_CALLS
+    this.log = options.log ?? stderrLogger()
+    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 })
+    this.broker = new Broker(options)
+    this.methods = messageServiceBindings(this)
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    this.#server.on('drop', () => {
+      this.log('error', `refused a connection: ${this.#sessions.size} connections is the limit (--max-connections)`)
+    })
+  }
+
+  get shuttingDown(): boolean {
+    return this.#closing !== undefined
+  }
+
+  get connections(): number {
+    return this.#sessions.size
+  }
+
+  status(): DaemonStatus {
+    const now = Date.now()
+    return {
+      pid: process.pid,
+      version: VERSION,
+      endpoint: this.endpoint,
+      startedAtMs: this.startedAtMs,
+      uptimeMs: now - this.startedAtMs,
+      connections: this.#sessions.size,
+      mailboxes: this.broker.list(),
+      stateDir: this.stateDir,
+    }
+  }
+
+  requestShutdown(): void {
+    // After the current tick, so that the reply to the shutdown call goes out first.
+    setImmediate(() => void this.close())
+  }
+
+  sessionClosed(session: Session): void {
+    this.#sessions.delete(session)
+    if (this.#sessions.size === 0) this.#drained?.()
+  }
+
+  /** Shuts down gracefully. Idempotent: every call returns the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown(true)
+    return this.#closing
+  }
+
+  async #shutdown(removeSocket: boolean): Promise<void> {
+    clearInterval(this.#socketCheck)
+    // Closing the listener removes the socket file. When the path is no longer ours (it was removed, or
+    // another daemon took it), that would remove someone else's socket: just stop listening for events.
+    if (removeSocket) this.#server.close()
+    else this.#server.unref()
+    for (const s of this.#sessions) s.shutdown()
+    const grace = setTimeout(() => {
+      for (const s of this.#sessions) s.destroy()
+    }, SHUTDOWN_GRACE_MS)
+    if (this.#sessions.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+    clearTimeout(grace)
+    this.log('info', `stopped: pid ${process.pid}, socket ${this.endpoint}`)
+    this.#resolveClosed()
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy()
+      return
+    }
+    this.#sessions.add(new Session(socket, this))
+  }
+
+  /** Shuts down when the socket file was removed or replaced: nobody can reach this daemon any more. */
+  #checkSocketFile(): void {
+    let inode = -1
+    try {
+      inode = statSync(this.endpoint).ino
+    } catch {
+      // Removed: inode stays -1.
+    }
+    if (inode === this.#inode || this.#closing) return
+    this.log('error', `socket file ${this.endpoint} was ${inode === -1 ? 'removed' : 'replaced by another daemon'}; shutting down`)
+    this.#closing = this.#shutdown(false)
+  }
+}

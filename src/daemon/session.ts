@@ -1,0 +1,334 @@
+/**
+ * One client connection: bytes in, calls dispatched, replies out.
+ *
+ * - Every call found in one chunk of input is handled before the replies go out, and replies made in the same
+ *   tick (including long-polls woken by another connection's send) are written with one socket.write.
+ * - When the socket's write buffer is full, reading stops until it drains: a client that never reads its
+ *   replies cannot make the daemon buffer without bound.
+ * - Calls that wait (long-polls) are parked by seqid, so the client can cancel them, and so that closing the
+ *   connection releases them at once: a receiver that has gone never takes a message.
+ * - Malformed input closes this connection only, after a TApplicationException when the framing still allows.
+ */
+import type { Socket } from 'node:net'
+import { BusError, isBusError } from '../errors.js'
+import {
+  ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MESSAGE_ONEWAY, MESSAGE_REPLY, type MethodCodec,
+} from '../gen/thriftbus.js'
+import { ApplicationErrorType, writeApplicationException } from '../wire/application-exception.js'
+import { FrameReader, createWriter } from '../wire/frame-reader.js'
+import { ProtocolError } from '../wire/protocol-error.js'
+import type { MessageHeader, WireReader } from '../wire/reader.js'
+import type { WireWriter } from '../wire/writer.js'
+import type { Parked } from '../broker/broker.js'
+import type { Logger } from './log.js'
+
+/** Replies may exceed the message limit by this much (a message at the limit plus its reply envelope). */
+const REPLY_SLACK_BYTES = 64 * 1024
+/** A connection being closed by the daemon gets this long to take its last replies. */
+const CLOSE_GRACE_MS = 2_000
+
+/** Binds one Thrift method to the code that serves it. */
+export interface MethodBinding {
+  readonly codec: MethodCodec<any, any>
+  /** Serves a call: answers it through call.reply/call.fail now or later, or throws a BusError. */
+  handle(call: Call, args: any): void
+}
+
+/** What a session needs from its daemon. */
+export interface SessionHost {
+  readonly methods: ReadonlyMap<string, MethodBinding>
+  readonly maxMessageBytes: number
+  readonly maxOutstandingCalls: number
+  readonly log: Logger
+  readonly shuttingDown: boolean
+  sessionClosed(session: Session): void
+}
+
+/** A call being served. Answer it exactly once; later answers are ignored. */
+export class Call {
+  answered = false
+  /** Set while the call waits in the broker (a long-poll). */
+  parked: Parked | undefined
+
+  constructor(
+    readonly session: Session,
+    readonly name: string,
+    readonly seqid: number,
+    readonly binding: MethodBinding,
+    readonly oneway: boolean,
+  ) {}
+
+  /** False once the client is gone: nothing sent to this call would arrive. */
+  get active(): boolean {
+    return this.session.active
+  }
+
+  reply(result: object): void {
+    if (this.answered) return
+    this.answered = true
+    this.session.unpark(this)
+    if (!this.oneway) this.session.writeReply(this, result)
+  }
+
+  /** Answers with the method's declared BusException, or a TApplicationException for anything unexpected. */
+  fail(err: unknown): void {
+    if (this.answered) return
+    if (isBusError(err) && 'error' in this.binding.codec.exceptions) {
+      this.reply({ error: { code: ErrorCode[err.code], message: err.message } })
+      return
+    }
+    this.answered = true
+    this.session.unpark(this)
+    if (isBusError(err)) {
+      this.session.writeApplicationError(this.name, this.seqid, ApplicationErrorType.UNKNOWN, err.message)
+    } else {
+      this.session.host.log('error', `${this.name} failed: ${(err as Error)?.stack ?? String(err)}`)
+      this.session.writeApplicationError(this.name, this.seqid, ApplicationErrorType.INTERNAL_ERROR, 'internal error in the thriftbus daemon; its log has the details')
+    }
+  }
+
+  /** Parks the call (a long-poll) so it can be cancelled, and released when the connection goes. */
+  park(parked: Parked): void {
+    this.parked = parked
+    this.session.park(this)
+  }
+}
+
+let nextSessionId = 1
+
+export class Session {
+  readonly id = nextSessionId++
+  readonly host: SessionHost
+  readonly #socket: Socket
+  readonly #reader: FrameReader
+  #writer: WireWriter | undefined
+  /** Calls waiting in the broker, by seqid. */
+  readonly #parked = new Map<number, Call>()
+  #closed = false
+  /** The client has finished sending (or we gave up on it): waiters must not take messages any more. */
+  #ended = false
+  #flushQueued = false
+  #readPaused = false
+  #killTimer: NodeJS.Timeout | undefined
+  /** Set by the decoder for dispatch: the binding of the message just read. */
+  #binding: MethodBinding | undefined
+
+  constructor(socket: Socket, host: SessionHost) {
+    this.#socket = socket
+    this.host = host
+    this.#reader = new FrameReader(host.maxMessageBytes)
+    socket.on('data', this.#onData)
+    socket.on('drain', this.#onDrain)
+    socket.on('end', this.#onEnd)
+    socket.on('error', this.#onError)
+    socket.on('close', this.#onClose)
+  }
+
+  get active(): boolean {
+    return !this.#ended && !this.#closed
+  }
+
+  /** How many calls wait (long-polls). */
+  get parkedCount(): number {
+    return this.#parked.size
+  }
+
+  /** Cancels this connection's parked call with seqid: it is answered with CANCELLED. */
+  cancel(seqid: number): boolean {
+    const call = this.#parked.get(seqid)
+    if (!call) return false
+    call.parked?.cancel()
+    call.fail(new BusError('CANCELLED', 'the receive was cancelled by its caller'))
+    return true
+  }
+
+  park(call: Call): void {
+    this.#parked.set(call.seqid, call)
+  }
+
+  unpark(call: Call): void {
+    if (call.parked && this.#parked.get(call.seqid) === call) this.#parked.delete(call.seqid)
+  }
+
+  /** Fails every parked call with SHUTTING_DOWN, then closes once the replies are written. */
+  shutdown(): void {
+    for (const call of [...this.#parked.values()]) {
+      call.parked?.cancel()
+      call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
+    }
+    this.#flush()
+    this.#ended = true
+    this.#closeSoon()
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.#socket.destroy()
+  }
+
+  writeReply(call: Call, result: object): void {
+    if (this.#closed || !this.#writer) return
+    const w = this.#writer
+    try {
+      w.beginMessage(call.name, MESSAGE_REPLY, call.seqid)
+      call.binding.codec.writeResult(w, result)
+      w.endMessage()
+    } catch (err) {
+      w.abortMessage()
+      this.host.log('error', `cannot encode the reply to ${call.name}: ${(err as Error).message}`)
+      this.writeApplicationError(call.name, call.seqid, ApplicationErrorType.INTERNAL_ERROR, 'the daemon could not encode its reply; its log has the details')
+      return
+    }
+    this.#queueFlush()
+  }
+
+  writeApplicationError(name: string, seqid: number, type: number, message: string): void {
+    if (this.#closed || !this.#writer) return
+    const w = this.#writer
+    w.beginMessage(name, MESSAGE_EXCEPTION, seqid)
+    writeApplicationException(w, { message, type })
+    w.endMessage()
+    this.#queueFlush()
+  }
+
+  readonly #decode = (header: MessageHeader, r: WireReader): unknown => {
+    const binding = this.host.methods.get(header.name)
+    this.#binding = binding
+    if (binding && (header.type === MESSAGE_CALL || header.type === MESSAGE_ONEWAY)) return binding.codec.readArgs(r)
+    r.skipStruct()
+    return undefined
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (!this.active) return
+    this.#reader.push(chunk)
+    this.#serveBuffered()
+  }
+
+  #serveBuffered(): void {
+    try {
+      for (;;) {
+        const msg = this.#reader.next(this.#decode)
+        if (!msg) break
+        if (!this.#writer) this.#writer = createWriter(this.#reader.format!, this.host.maxMessageBytes + REPLY_SLACK_BYTES)
+        this.#dispatch(msg.name, msg.type, msg.seqid, msg.body)
+        if (!this.active || this.#readPaused) break
+      }
+    } catch (err) {
+      this.#protocolFailure(err)
+    }
+    this.#flush()
+  }
+
+  #dispatch(name: string, type: number, seqid: number, args: unknown): void {
+    const binding = this.#binding
+    if (type !== MESSAGE_CALL && type !== MESSAGE_ONEWAY) {
+      this.writeApplicationError(name, seqid, ApplicationErrorType.INVALID_MESSAGE_TYPE, `message type ${type} is not a call; send calls (type 1) or oneway calls (type 4)`)
+      return
+    }
+    const bare = name.slice(name.indexOf(':') + 1)
+    if (!binding) {
+      if (type === MESSAGE_CALL) {
+        this.writeApplicationError(bare, seqid, ApplicationErrorType.UNKNOWN_METHOD, this.#unknownMethodText(name))
+      }
+      return
+    }
+    const call = new Call(this, binding.codec.name, seqid, binding, type === MESSAGE_ONEWAY)
+    if (this.host.shuttingDown) {
+      call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
+      return
+    }
+    if (this.#parked.size >= this.host.maxOutstandingCalls) {
+      call.fail(new BusError('LIMIT_EXCEEDED', `this connection already has ${this.#parked.size} calls waiting, the limit; wait for some to finish or cancel them`))
+      return
+    }
+    try {
+      binding.handle(call, args)
+    } catch (err) {
+      call.fail(err)
+    }
+  }
+
+  #protocolFailure(err: unknown): void {
+    const reason = (err as Error).message
+    this.host.log('error', `connection ${this.id}: ${reason}; closing it`)
+    if (err instanceof ProtocolError && err.seqid !== undefined) {
+      if (!this.#writer && this.#reader.format) this.#writer = createWriter(this.#reader.format, this.host.maxMessageBytes + REPLY_SLACK_BYTES)
+      const bare = (err.method ?? '').slice((err.method ?? '').indexOf(':') + 1)
+      this.writeApplicationError(bare, err.seqid, ApplicationErrorType.PROTOCOL_ERROR, `${reason}; the daemon closes this connection`)
+    }
+    this.#ended = true
+    this.#releaseParked()
+    this.#flush()
+    this.#closeSoon()
+  }
+
+  /** Ends the connection once the replies are out; destroys it if the client does not take them promptly. */
+  #closeSoon(): void {
+    this.#socket.end(() => this.#socket.destroy())
+    this.#killTimer ??= setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref()
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    queueMicrotask(this.#flush)
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false
+    const out = this.#writer?.take()
+    if (!out || this.#closed) return
+    if (!this.#socket.write(out) && !this.#readPaused) {
+      this.#readPaused = true
+      this.#socket.pause()
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    if (!this.#readPaused) return
+    this.#readPaused = false
+    this.#socket.resume()
+    // Calls that arrived before the pause may still be buffered: serve them now.
+    if (this.active && this.#reader.buffered > 0) this.#serveBuffered()
+  }
+
+  readonly #onEnd = (): void => {
+    this.#ended = true
+    this.#releaseParked()
+  }
+
+  readonly #onError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.host.log('error', `connection ${this.id}: ${err.message}`)
+  }
+
+  readonly #onClose = (): void => {
+    this.#closed = true
+    if (this.#killTimer) clearTimeout(this.#killTimer)
+    this.#releaseParked()
+    this.host.sessionClosed(this)
+  }
+
+  #unknownMethodText(name: string): string {
+    const colon = name.indexOf(':')
+    const services = new Set<string>()
+    const methods = new Set<string>()
+    for (const [key, binding] of this.host.methods) {
+      if (key.includes(':')) services.add(key.slice(0, key.indexOf(':')))
+      methods.add(binding.codec.name)
+    }
+    if (colon >= 0) {
+      return `no service named ${JSON.stringify(name.slice(0, colon))} on this daemon; it serves ${[...services].join(', ')} (multiplexed by that name, or without multiplexing)`
+    }
+    return `unknown method ${JSON.stringify(name)}; the daemon serves ${[...methods].join(', ')}`
+  }
+
+  /** Takes every parked call out of the broker: the client cannot receive what they would take. */
+  #releaseParked(): void {
+    for (const call of this.#parked.values()) {
+      call.parked?.cancel()
+      call.answered = true
+    }
+    this.#parked.clear()
+  }
+}

@@ -1,0 +1,91 @@
+/** TBinaryProtocol, writing side (strict: every message header carries the version). */
+import { T_STOP } from '../gen/thriftbus.js'
+import { WireWriter } from './writer.js'
+
+const VERSION_1 = 0x80010000
+
+export class BinaryWriter extends WireWriter {
+  protected writeMessageHeader(name: string, type: number, seqid: number): void {
+    this.writeI32((VERSION_1 | type) | 0)
+    this.writeString(name)
+    this.writeI32(seqid)
+  }
+
+  writeStructBegin(): void {}
+  writeStructEnd(): void {}
+
+  writeFieldBegin(type: number, id: number): void {
+    this.ensure(3)
+    const b = this.buf
+    const p = this.pos
+    b[p] = type
+    b[p + 1] = (id >> 8) & 0xff
+    b[p + 2] = id & 0xff
+    this.pos = p + 3
+  }
+
+  writeFieldStop(): void {
+    this.ensure(1)
+    this.buf[this.pos++] = T_STOP
+  }
+
+  writeListBegin(elemType: number, size: number): void {
+    this.ensure(5)
+    this.buf[this.pos++] = elemType
+    this.writeI32(size)
+  }
+
+  writeMapBegin(keyType: number, valueType: number, size: number): void {
+    this.ensure(6)
+    this.buf[this.pos++] = keyType
+    this.buf[this.pos++] = valueType
+    this.writeI32(size)
+  }
+
+  writeBool(v: boolean): void {
+    this.writeByte(v ? 1 : 0)
+  }
+
+  writeI16(v: number): void {
+    this.ensure(2)
+    this.buf[this.pos++] = (v >> 8) & 0xff
+    this.buf[this.pos++] = v & 0xff
+  }
+
+  writeI32(v: number): void {
+    this.ensure(4)
+    const b = this.buf
+    const p = this.pos
+    b[p] = (v >>> 24) & 0xff
+    b[p + 1] = (v >>> 16) & 0xff
+    b[p + 2] = (v >>> 8) & 0xff
+    b[p + 3] = v & 0xff
+    this.pos = p + 4
+  }
+
+  writeI64(v: number): void {
+    const hi = Math.floor(v / 4294967296)
+    this.writeI32(hi | 0)
+    this.writeI32((v - hi * 4294967296) >>> 0)
+  }
+
+  writeDouble(v: number): void {
+    this.ensure(8)
+    this.pos = this.buf.writeDoubleBE(v, this.pos)
+  }
+
+  writeString(v: string): void {
+    // At most 3 bytes per UTF-16 unit; write the bytes first, then the length in front of them.
+    this.ensure(4 + v.length * 3)
+    const n = this.buf.write(v, this.pos + 4, 'utf8')
+    this.writeI32(n)
+    this.pos += n
+  }
+
+  writeBinary(v: Uint8Array): void {
+    this.ensure(4 + v.length)
+    this.writeI32(v.length)
+    this.buf.set(v, this.pos)
+    this.pos += v.length
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The part of a protocol writer that does not depend on the encoding: one growable output buffer, framing,
+ * and hand-off to the socket.
+ *
+ * Every message written in one tick lands in the same buffer, and `take()` hands the whole run to one
+ * `socket.write`. A region that was taken is never written again (the socket may still be sending it), so
+ * the buffer is only ever appended to; when it is full, the unsent tail moves to a fresh one.
+ */
+import type { ProtocolWriter } from '../gen/thriftbus.js'
+import { INITIAL_BUFFER_BYTES } from './limits.js'
+import { ProtocolError } from './protocol-error.js'
+
+export abstract class WireWriter implements ProtocolWriter {
+  protected buf: Buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES)
+  protected pos = 0
+  /** Start of the bytes not yet taken. */
+  #start = 0
+  /** Start of the message being written, for framing and rollback. */
+  #messageStart = -1
+  readonly framed: boolean
+  readonly maxBytes: number
+
+  constructor(framed: boolean, maxBytes: number) {
+    this.framed = framed
+    this.maxBytes = maxBytes
+  }
+
+  /** Bytes written and not yet taken. */
+  get pending(): number {
+    return this.pos - this.#start
+  }
+
+  /** Starts a message: reserves the frame length when framed, then writes the protocol's message header. */
+  beginMessage(name: string, type: number, seqid: number): void {
+    this.#messageStart = this.pos
+    if (this.framed) {
+      this.ensure(4)
+      this.pos += 4
+    }
+    this.writeMessageHeader(name, type, seqid)
+  }
+
+  /** Ends a message: patches the frame length. A message over the size limit is dropped and reported. */
+  endMessage(): void {
+    const start = this.#messageStart
+    this.#messageStart = -1
+    const size = this.pos - start - (this.framed ? 4 : 0)
+    if (size > this.maxBytes) {
+      this.pos = start
+      throw new ProtocolError(`message of ${size} bytes is over the ${this.maxBytes}-byte limit`, true)
+    }
+    if (this.framed) this.buf.writeInt32BE(size, start)
+  }
+
+  /** Drops a message begun but not ended (its encoding threw). */
+  abortMessage(): void {
+    if (this.#messageStart >= 0) this.pos = this.#messageStart
+    this.#messageStart = -1
+    this.resetMessageState()
+  }
+
+  /** Returns everything written since the last take, or undefined when nothing is. */
+  take(): Buffer | undefined {
+    if (this.pos === this.#start) return undefined
+    const out = this.buf.subarray(this.#start, this.pos)
+    this.#start = this.pos
+    if (this.buf.length - this.pos < 1024) {
+      this.buf = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES)
+      this.pos = 0
+      this.#start = 0
+    }
+    return out
+  }
+
+  protected abstract writeMessageHeader(name: string, type: number, seqid: number): void
+  protected resetMessageState(): void {}
+
+  abstract writeStructBegin(): void
+  abstract writeStructEnd(): void
+  abstract writeFieldBegin(type: number, id: number): void
+  abstract writeFieldStop(): void
+  abstract writeListBegin(elemType: number, size: number): void
+  abstract writeMapBegin(keyType: number, valueType: number, size: number): void
+  abstract writeBool(v: boolean): void
+  abstract writeI16(v: number): void
+  abstract writeI32(v: number): void
+  abstract writeI64(v: number): void
+  abstract writeDouble(v: number): void
+  abstract writeString(v: string): void
+  abstract writeBinary(v: Uint8Array): void
+
+  writeListEnd(): void {}
+  writeSetEnd(): void {}
+  writeMapEnd(): void {}
+
+  writeSetBegin(elemType: number, size: number): void {
+    this.writeListBegin(elemType, size)
+  }
+
+  writeByte(v: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = v & 0xff
+  }
+
+  /** Makes room for n more bytes. The untaken bytes (which include any open message) move along. */
+  protected ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const keepFrom = this.#start
+    const used = this.pos - keepFrom
+    let size = INITIAL_BUFFER_BYTES
+    while (size < used + n) size *= 2
+    const next = Buffer.allocUnsafe(size)
+    this.buf.copy(next, 0, keepFrom, this.pos)
+    this.buf = next
+    this.#start -= keepFrom
+    if (this.#messageStart >= 0) this.#messageStart -= keepFrom
+    this.pos = used
+  }
+}
