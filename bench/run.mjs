@@ -8,7 +8,7 @@
 // Results: a Markdown table on stdout, raw numbers in bench/results/*.json.
 //
 //   node bench/run.mjs [--quick] [--reps N] [--duration MS] [--warmup MS]
-//                      [--peers a,b] [--scenarios a,b] [--no-queue]
+//                      [--peers a,b] [--scenarios a,b] [--no-queue] [--verbose]
 import { fork, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -229,6 +229,7 @@ async function queueMillion (peer) {
 async function main () {
   const started = Date.now()
   const cpu0 = cpuTotals()
+  const loadAtStart = os.loadavg()[0]
   tmpRoot = mkdtempSync(join(os.tmpdir(), 'thriftbus-bench-'))
   const status = {} // peer -> null (ok) | { skip } | { error }
   for (const p of PEERS) {
@@ -299,7 +300,7 @@ async function main () {
   const stealPct = cpu0 && cpu1 && cpu1.total > cpu0.total ? (100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total) : null
   const meta = {
     date: new Date().toISOString(), nproc: os.availableParallelism(), node: process.version, platform: `${os.type()} ${os.release()}`,
-    cpu: os.cpus()[0]?.model, stealPct, ...cfg, elapsedS: (Date.now() - started) / 1000
+    cpu: os.cpus()[0]?.model, stealPct, loadAtStart, ...cfg, elapsedS: (Date.now() - started) / 1000
   }
   console.log(renderTable(meta, status, summary))
   const json = JSON.stringify({ meta, status, summary, queue, runs }, null, 2)
@@ -345,7 +346,9 @@ function renderTable (meta, status, summary) {
   const lines = [
     `thriftbus bench — ${meta.date} — nproc ${meta.nproc}, Node ${meta.node}, ${meta.reps} reps, mode ${meta.mode} ` +
       `(warm-up ${meta.warmupMs} ms + ${meta.durationMs} ms per run, server per ${meta.serverPer})` +
-      (meta.stealPct == null ? '' : `, CPU steal ${meta.stealPct.toFixed(0)}% (time the VM host took; high = noisy numbers)`), '',
+      `; load average at start ${meta.loadAtStart.toFixed(2)}` +
+      (meta.stealPct == null ? '' : `, CPU steal ${meta.stealPct.toFixed(0)}%`) +
+      ' (other work on the machine or VM host skews every row)', '',
     `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`
   ]
   for (const p of PEERS) {

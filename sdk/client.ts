@@ -303,7 +303,12 @@ export class Client {
    * every call returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown()
+    if (!this.#closing) {
+      // Set before #shutdown runs: the connection it closes must see the client closing and not reconnect.
+      let resolve!: () => void
+      this.#closing = new Promise((r) => (resolve = r))
+      void this.#shutdown().finally(resolve)
+    }
     return this.#closing
   }
 

@@ -8,7 +8,7 @@ import { mkdirSync, statSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { Broker, type BrokerOptions } from '../broker/broker.js'
 import type { Clock } from '../broker/clock.js'
-import type { DaemonStatus } from '../gen/thriftbus.js'
+import type { DaemonStatus, Message } from '../gen/thriftbus.js'
 import { VERSION } from '../version.js'
 import { defaultSocketPath, defaultStateDir, isWindowsPipe } from '../wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.js'
@@ -118,6 +118,11 @@ export class Daemon implements SessionHost {
   requestShutdown(): void {
     // After the current tick, so that the reply to the shutdown call goes out first.
     setImmediate(() => void this.close())
+  }
+
+  returnUndelivered(messages: Message[]): void {
+    this.broker.returnMessages(messages)
+    this.log('info', `put ${messages.length} message(s) back: the receiver had gone before they could be written`)
   }
 
   sessionClosed(session: Session): void {

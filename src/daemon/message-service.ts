@@ -32,7 +32,7 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     }),
     bind(methods.receiveMessage, (call, args: MessageService_receiveMessage_args) => {
       const m = broker.takeOne(args.recipient)
-      if (m) return call.reply({ success: m })
+      if (m) return call.deliver({ success: m }, [m])
       const timeoutMs = args.timeoutMs ?? 0
       if (timeoutMs === 0) throw new BusError('NO_MESSAGE', `mailbox ${JSON.stringify(args.recipient)} is empty`)
       call.park(broker.wait(args.recipient, new ReceiveOne(call, args.recipient, timeoutMs), timeoutMs))
@@ -42,7 +42,7 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
       const max = Math.min(args.max, MAX_RECEIVE_BATCH)
       const got = broker.take(args.recipient, max, host.maxMessageBytes)
       const timeoutMs = args.timeoutMs ?? 0
-      if (got.length > 0 || timeoutMs === 0) return call.reply({ success: got })
+      if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
       call.park(broker.wait(args.recipient, new ReceiveMany(call), timeoutMs))
     }),
     bind(methods.returnMessages, (call, args) => {
@@ -92,7 +92,7 @@ class ReceiveOne implements Waiter {
   }
 
   settle(messages: Message[]): void {
-    if (messages.length > 0) this.call.reply({ success: messages[0] })
+    if (messages.length > 0) this.call.deliver({ success: messages[0] }, messages)
     else this.call.fail(new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(this.recipient)} within ${this.timeoutMs} ms`))
   }
 }
@@ -105,6 +105,6 @@ class ReceiveMany implements Waiter {
   }
 
   settle(messages: Message[]): void {
-    this.call.reply({ success: messages })
+    this.call.deliver({ success: messages }, messages)
   }
 }

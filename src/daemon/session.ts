@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net'
 import { BusError, isBusError } from '../errors.js'
 import {
-  ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MESSAGE_ONEWAY, MESSAGE_REPLY, type MethodCodec,
+  ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MESSAGE_ONEWAY, MESSAGE_REPLY, type Message, type MethodCodec,
 } from '../gen/thriftbus.js'
 import { ApplicationErrorType, writeApplicationException } from '../wire/application-exception.js'
 import { FrameReader, createWriter } from '../wire/frame-reader.js'
@@ -42,6 +42,8 @@ export interface SessionHost {
   readonly log: Logger
   readonly shuttingDown: boolean
   sessionClosed(session: Session): void
+  /** Messages handed to this connection that could not be written to it: they go back to their mailboxes. */
+  returnUndelivered(messages: Message[]): void
 }
 
 /** A call being served. Answer it exactly once; later answers are ignored. */
@@ -67,7 +69,21 @@ export class Call {
     if (this.answered) return
     this.answered = true
     this.session.unpark(this)
-    if (!this.oneway) this.session.writeReply(this, result)
+    if (!this.oneway) this.session.writeReply(this, result, undefined)
+  }
+
+  /**
+   * Replies with messages taken from their mailboxes. If they cannot be written to the client (it has gone,
+   * though the daemon has not read its end-of-stream yet), they are put back at the head of their mailboxes.
+   */
+  deliver(result: object, messages: Message[]): void {
+    if (this.answered) {
+      this.session.host.returnUndelivered(messages)
+      return
+    }
+    this.answered = true
+    this.session.unpark(this)
+    this.session.writeReply(this, result, messages)
   }
 
   /** Answers with the method's declared BusException, or a TApplicationException for anything unexpected. */
@@ -110,6 +126,8 @@ export class Session {
   #flushQueued = false
   #readPaused = false
   #killTimer: NodeJS.Timeout | undefined
+  /** Messages in the replies written since the last flush: returned to their mailboxes if the write fails. */
+  #delivering: Message[] = []
   /** Set by the decoder for dispatch: the binding of the message just read. */
   #binding: MethodBinding | undefined
 
@@ -166,8 +184,11 @@ export class Session {
     this.#socket.destroy()
   }
 
-  writeReply(call: Call, result: object): void {
-    if (this.#closed || !this.#writer) return
+  writeReply(call: Call, result: object, delivered: Message[] | undefined): void {
+    if (this.#closed || !this.#writer) {
+      if (delivered) this.host.returnUndelivered(delivered)
+      return
+    }
     const w = this.#writer
     try {
       w.beginMessage(call.name, MESSAGE_REPLY, call.seqid)
@@ -177,8 +198,10 @@ export class Session {
       w.abortMessage()
       this.host.log('error', `cannot encode the reply to ${call.name}: ${(err as Error).message}`)
       this.writeApplicationError(call.name, call.seqid, ApplicationErrorType.INTERNAL_ERROR, 'the daemon could not encode its reply; its log has the details')
+      if (delivered) this.host.returnUndelivered(delivered)
       return
     }
+    if (delivered) for (const m of delivered) this.#delivering.push(m)
     this.#queueFlush()
   }
 
@@ -278,8 +301,19 @@ export class Session {
   readonly #flush = (): void => {
     this.#flushQueued = false
     const out = this.#writer?.take()
-    if (!out || this.#closed) return
-    if (!this.#socket.write(out) && !this.#readPaused) {
+    if (!out) return
+    const delivering = this.#delivering
+    if (delivering.length > 0) this.#delivering = []
+    if (this.#closed) {
+      if (delivering.length > 0) this.host.returnUndelivered(delivering)
+      return
+    }
+    const written = delivering.length === 0
+      ? this.#socket.write(out)
+      : this.#socket.write(out, (err) => {
+        if (err) this.host.returnUndelivered(delivering)
+      })
+    if (!written && !this.#readPaused) {
       this.#readPaused = true
       this.#socket.pause()
     }

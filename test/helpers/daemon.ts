@@ -80,3 +80,21 @@ export function runCli(args: string[], input?: string): Promise<{ code: number |
     child.stdin.end(input ?? '')
   })
 }
+
+/** Runs test/integration/fixtures/sdk-client.mjs with a command in its own process; resolves with its JSON reply. */
+export function runSdkClient(command: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'test', 'integration', 'fixtures', 'sdk-client.mjs'), JSON.stringify(command)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(stdout.trim().split('\n').pop()!))
+      else reject(new Error(`sdk client exited ${code}: ${stderr}`))
+    })
+  })
+}
