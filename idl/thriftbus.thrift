@@ -76,7 +76,10 @@ struct MailboxInfo {
   1: string name
   /** Messages waiting in the mailbox. */
   2: i64 depth
-  /** Sum of the sizes of the waiting messages' content, body and headers. */
+  /**
+   * Sum of the sizes of the waiting messages' sender, content, body and headers (text counted as one byte
+   * per character). The mailbox byte limit applies to this figure.
+   */
   3: i64 bytes
   /** Receivers parked in a long-poll on this mailbox. */
   4: i32 waiters

@@ -237,7 +237,7 @@ export class Client {
 
   /**
    * Iterates over a mailbox's messages as they arrive, forever: `for await (const m of client.messages('jobs'))`.
-   * It survives a lost daemon (it waits for the reconnect and goes on). It ends when the client is closed, and
+   * It survives a lost or restarted daemon (it waits for the reconnect and goes on). It ends when the client is closed, and
    * throws CANCELLED when options.signal aborts.
    */
   async *messages(recipient: string, options: MessagesOptions = {}): AsyncGenerator<Message, void, undefined> {
@@ -255,7 +255,9 @@ export class Client {
           next = 0
         } catch (err) {
           if (this.#closing) return
-          if (isBusError(err) && err.code === 'CLOSED' && this.#options.reconnect) {
+          if (isBusError(err) && (err.code === 'CLOSED' || err.code === 'SHUTTING_DOWN') && this.#options.reconnect) {
+            // The daemon went away (or is going): wait for the reconnect, then take up the long-poll again.
+            if (err.code === 'SHUTTING_DOWN') await sleep(RECONNECT_MIN_MS, undefined, { signal: this.#lifetime.signal }).catch(() => {})
             await this.#whenConnected({ signal: options.signal })
             continue
           }

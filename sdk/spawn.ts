@@ -1,9 +1,9 @@
 /**
- * Starts a daemon in the background for connect(): detached, so it outlives the program that started it,
- * with its stderr appended to <state dir>/daemon.log. Several programs may do this at once; the daemons
+ * Starts a daemon in the background for connect(): detached, with no pipe to the program that started it (so
+ * each can exit without the other), logging to <state dir>/daemon.log. Several programs may do this at once; the daemons
  * settle among themselves which one serves (src/daemon/listen.ts) and the others exit 0.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -27,17 +27,9 @@ export async function spawnDaemon(socket: string, stateDir: string): Promise<Spa
   const { execa } = await import('execa')
   mkdirSync(stateDir, { recursive: true, mode: 0o700 })
   const logFile = join(stateDir, 'daemon.log')
-  closeSync(openSync(logFile, 'a', 0o600))
   const spawned: SpawnedDaemon = { logFile, exitCode: undefined }
-  const child = execa(process.execPath, [daemonEntry(), 'daemon', '--socket', socket, '--state-dir', stateDir], {
-    detached: true,
-    cleanup: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: { file: logFile, append: true },
-    windowsHide: true,
-  })
+  const args = [daemonEntry(), 'daemon', '--socket', socket, '--state-dir', stateDir, '--log-file', logFile]
+  const child = execa(process.execPath, args, { detached: true, cleanup: false, reject: false, stdio: 'ignore', windowsHide: true })
   child.unref()
   void child.then((result) => {
     spawned.exitCode = result.exitCode ?? 1

@@ -113,7 +113,10 @@ export class Broker {
     const box = known ?? this.#create(name)
     message.id = ++this.#lastId
     message.sentAtMs = this.#clock.now()
-    if (box.activeWaiters > 0 && this.#handOver(box, message)) return message
+    if (box.activeWaiters > 0 && this.#handOver(box, message)) {
+      this.#dropIfIdle(box)
+      return message
+    }
     const size = messageBytes(message)
     if (box.queue.length >= this.maxMailboxDepth || box.bytes + size > this.maxMailboxBytes) {
       this.#dropIfIdle(box)
@@ -189,10 +192,16 @@ export class Broker {
    */
   returnMessages(messages: Message[]): number {
     for (const m of messages) checkMailboxName(m.recipient)
-    for (let i = messages.length - 1; i >= 0; i--) {
-      const m = messages[i]!
+    // The first ones go to parked waiters, oldest waiter first; the rest go back in front of the queue.
+    const queued: Message[] = []
+    for (const m of messages) {
       const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
-      if (box.activeWaiters > 0 && this.#handOver(box, m)) continue
+      if (box.activeWaiters > 0 && this.#handOver(box, m)) this.#dropIfIdle(box)
+      else queued.push(m)
+    }
+    for (let i = queued.length - 1; i >= 0; i--) {
+      const m = queued[i]!
+      const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
       box.queue.unshift(m)
       box.bytes += messageBytes(m)
     }
@@ -230,21 +239,20 @@ export class Broker {
     this.#dropIfIdle(parked.box)
   }
 
-  /** Hands a message to the oldest active waiter; false when every parked waiter was gone. */
+  /**
+   * Hands a message to the oldest active waiter; false when every parked waiter was gone. Leaves the mailbox
+   * in place either way: the caller queues the message in it when nobody took it.
+   */
   #handOver(box: Mailbox, message: Message): boolean {
     for (;;) {
       const parked = box.waiters.shift()
       if (!parked) return false
       if (parked.done) continue
-      if (!parked.waiter.active) {
-        this.unpark(parked)
-        continue
-      }
       parked.done = true
       if (parked.timer !== undefined) this.#clock.clearTimer(parked.timer)
       box.activeWaiters--
+      if (!parked.waiter.active) continue
       parked.waiter.settle([message])
-      this.#dropIfIdle(box)
       return true
     }
   }

@@ -56,7 +56,8 @@ Options:
   --max-connections N           connections served at once (default 4096)
   --max-calls-per-connection N  calls one connection may have waiting (default 1024)
   --max-mailbox-depth N         messages one mailbox holds (default 1048576)
-  --max-mailbox-bytes N         bytes one mailbox holds (default 256MiB)${COMMON}`,
+  --max-mailbox-bytes N         bytes one mailbox holds (default 256MiB)
+  --log-file PATH               append the log to PATH instead of writing it to stderr${COMMON}`,
 
   status: `Usage: thriftbus status [--json] [options]
 

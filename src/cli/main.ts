@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { Daemon } from '../daemon/daemon.js'
 import { EndpointError } from '../daemon/listen.js'
+import { fileLogger, stderrLogger } from '../daemon/log.js'
 import { connect, isBusError, type Client, type ConnectOptions, type Message } from '../../sdk/index.js'
 import { VERSION } from '../version.js'
 import { defaultSocketPath } from '../wire/endpoint.js'
@@ -35,13 +36,20 @@ async function daemon(args: string[]): Promise<number> {
     'max-calls-per-connection': { type: 'string' },
     'max-mailbox-depth': { type: 'string' },
     'max-mailbox-bytes': { type: 'string' },
+    'log-file': { type: 'string' },
   }, 0)
   if (values.help) return help('daemon')
   const socket = values.socket ?? defaultSocketPath()
+  const log = values['log-file'] ? fileLogger(values['log-file']) : stderrLogger()
+  process.on('uncaughtException', (err) => {
+    log('error', `crashed: ${err.stack ?? err}`)
+    process.exit(EXIT.ERROR)
+  })
   let d: Daemon | undefined
   try {
     d = await Daemon.start({
       socket,
+      log,
       stateDir: values['state-dir'],
       maxMessageBytes: parseSize('max-message-bytes', values['max-message-bytes']),
       maxConnections: parseCount('max-connections', values['max-connections']),
@@ -51,7 +59,8 @@ async function daemon(args: string[]): Promise<number> {
     })
   } catch (err) {
     if (err instanceof EndpointError) {
-      process.stderr.write(`thriftbus: ${err.message}\n`)
+      log('error', err.message)
+      if (values['log-file']) process.stderr.write(`thriftbus: ${err.message}\n`)
       return EXIT.ERROR
     }
     throw err
@@ -213,9 +222,8 @@ function help(command: string): number {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
+  // Exit once stdout is flushed: a script reading our output must get all of it.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (err) => {
     if (err instanceof UsageError) {
       process.stderr.write(`thriftbus: ${err.message}\nRun \`thriftbus --help\` for usage.\n`)

@@ -1,9 +1,26 @@
-/** The daemon's log: one line per event, to stderr unless told otherwise. */
+/** The daemon's log: one line per start, stop and error, to stderr or appended to a file. */
+import { appendFileSync } from 'node:fs'
+
 export type Logger = (level: 'info' | 'error', message: string) => void
+
+function line(level: string, message: string): string {
+  return `${new Date().toISOString()} thriftbus[${process.pid}] ${level}: ${message}\n`
+}
 
 export function stderrLogger(): Logger {
   return (level, message) => {
-    process.stderr.write(`${new Date().toISOString()} thriftbus[${process.pid}] ${level}: ${message}\n`)
+    process.stderr.write(line(level, message))
+  }
+}
+
+/**
+ * Appends to a file, synchronously: the log is a few lines per start, stop and error, and a line written
+ * just before a crash must not be lost. A daemon started by the SDK logs this way, with no pipe to the
+ * program that started it.
+ */
+export function fileLogger(path: string): Logger {
+  return (level, message) => {
+    appendFileSync(path, line(level, message), { mode: 0o600 })
   }
 }
 

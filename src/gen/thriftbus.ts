@@ -326,7 +326,8 @@ export interface MailboxInfo {
    */
   depth: number
   /**
-   * Sum of the sizes of the waiting messages' content, body and headers.
+   * Sum of the sizes of the waiting messages' sender, content, body and headers (text counted as one byte
+   * per character). The mailbox byte limit applies to this figure.
    */
   bytes: number
   /**

@@ -121,15 +121,32 @@ export class CompactReader extends WireReader {
   }
 
   readI64(): number {
-    // Up to 10 bytes of 7 bits; exact while the value fits in 2^53.
+    // Up to 10 bytes of 7 bits. Short varints (|v| < 2^48) decode in floating point, exactly; longer ones
+    // through BigInt, since the zigzag sign bit would be lost past 2^53.
     let z = 0
     let mul = 1
+    const start = this.pos
     for (let i = 0; i < 10; i++) {
       if (this.pos + 1 > this.end) return this.short()
       const b = this.buf[this.pos++]!
+      if (i === 7) return this.#readLongI64(start)
       z += (b & 0x7f) * mul
       if (b < 0x80) return z % 2 === 0 ? z / 2 : -(z + 1) / 2
       mul *= 128
+    }
+    throw new ProtocolError('varint longer than 10 bytes')
+  }
+
+  #readLongI64(start: number): number {
+    let z = 0n
+    let shift = 0n
+    this.pos = start
+    for (let i = 0; i < 10; i++) {
+      if (this.pos + 1 > this.end) return this.short()
+      const b = this.buf[this.pos++]!
+      z |= BigInt(b & 0x7f) << shift
+      if (b < 0x80) return Number(BigInt.asIntN(64, (z >> 1n) ^ -(z & 1n)))
+      shift += 7n
     }
     throw new ProtocolError('varint longer than 10 bytes')
   }

@@ -26,6 +26,9 @@ function toCompact(type: number): number {
   return c
 }
 
+/** Magnitudes from here on take the exact (BigInt) zigzag path. */
+const LONG_I64 = 2 ** 52
+
 export class CompactWriter extends WireWriter {
   #lastFieldId = 0
   readonly #stack = new Int32Array(MAX_NESTING_DEPTH + 2)
@@ -109,13 +112,24 @@ export class CompactWriter extends WireWriter {
   }
 
   writeI64(v: number): void {
-    let z = v >= 0 ? v * 2 : -v * 2 - 1
     this.ensure(10)
-    while (z >= 128) {
-      this.buf[this.pos++] = (z % 128) | 0x80
-      z = Math.floor(z / 128)
+    if (v > -LONG_I64 && v < LONG_I64) {
+      // 2|v| < 2^53: the zigzag value is exact in floating point.
+      let z = v >= 0 ? v * 2 : -v * 2 - 1
+      while (z >= 128) {
+        this.buf[this.pos++] = (z % 128) | 0x80
+        z = Math.floor(z / 128)
+      }
+      this.buf[this.pos++] = z
+      return
     }
-    this.buf[this.pos++] = z
+    const n = BigInt.asIntN(64, BigInt(Math.trunc(v)))
+    let z = BigInt.asUintN(64, (n << 1n) ^ (n >> 63n))
+    while (z >= 128n) {
+      this.buf[this.pos++] = Number(z & 0x7fn) | 0x80
+      z >>= 7n
+    }
+    this.buf[this.pos++] = Number(z)
   }
 
   writeDouble(v: number): void {

@@ -40,6 +40,7 @@ export interface IncomingMessage<T> extends MessageHeader {
 }
 
 const BINARY_VERSION_BYTE = 0x80
+const TLS_HANDSHAKE = 0x16
 
 /** Creates the reader for a format. */
 export function createReader(format: WireFormat, maxBytes: number): WireReader {
@@ -65,6 +66,7 @@ export function detectFormat(buf: Buffer, start: number, end: number): WireForma
     return { protocol: 'binary', transport: 'buffered' }
   }
   if (b0 === COMPACT_PROTOCOL_ID) return { protocol: 'compact', transport: 'buffered' }
+  if (b0 === TLS_HANDSHAKE) throw notThrift(buf, start, end) // A frame length starting 0x16 is 369 MB or more.
   if (end - start < 5) {
     // Only a frame length (or a non-strict name length) starts with a small first byte.
     if (b0 > 0x7f) throw notThrift(buf, start, end)
@@ -88,7 +90,7 @@ function notThrift(buf: Buffer, start: number, end: number): ProtocolError {
   let what = 'not a Thrift binary or compact message'
   const text = head.toString('latin1')
   if (/^(GET|POST|PUT|HEAD) /.test(text)) what = 'an HTTP request, not Thrift'
-  else if (head[0] === 0x16 && head[1] === 0x03) what = 'a TLS handshake, not Thrift'
+  else if (head[0] === TLS_HANDSHAKE) what = 'a TLS handshake, not Thrift'
   else if (head.length >= 6 && head[4] === 0x0f && head[5] === 0xff) what = 'THeader transport, which thriftbus does not speak'
   return new ProtocolError(`${what} (first bytes: ${hex}); use TBinaryProtocol or TCompactProtocol over a buffered or framed transport`)
 }

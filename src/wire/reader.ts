@@ -86,7 +86,7 @@ export abstract class WireReader implements ProtocolReader {
   readString(): string {
     const n = this.readLength()
     if (n < 0 || this.pos + n > this.end) {
-      this.underrun = true
+      this.short()
       return ''
     }
     const start = this.pos
@@ -98,7 +98,7 @@ export abstract class WireReader implements ProtocolReader {
   readBinary(): Uint8Array {
     const n = this.readLength()
     if (n < 0 || this.pos + n > this.end) {
-      this.underrun = true
+      this.short()
       return Buffer.alloc(0)
     }
     const start = this.pos
@@ -116,7 +116,7 @@ export abstract class WireReader implements ProtocolReader {
       case T_DOUBLE: this.readDouble(); return
       case T_STRING: {
         const n = this.readLength()
-        if (n < 0 || this.pos + n > this.end) this.underrun = true
+        if (n < 0 || this.pos + n > this.end) this.short()
         else this.pos += n
         return
       }
@@ -170,7 +170,11 @@ export abstract class WireReader implements ProtocolReader {
     }
   }
 
-  /** Validates a container's element count and element type. */
+  /**
+   * Validates a container's element count and element type. Every element takes at least one byte, so a
+   * count larger than the bytes left means the rest has not arrived (or, in a complete frame, never will):
+   * that is an underrun, and a 38-byte message cannot make the decoder loop a million times.
+   */
   protected containerSize(n: number, actual: number, expected: number): number {
     this.enter()
     if (this.underrun) return 0
@@ -179,6 +183,7 @@ export abstract class WireReader implements ProtocolReader {
     if (expected !== -1 && n > 0 && actual !== expected) {
       throw new ProtocolError(`container holds type ${actual} where type ${expected} was expected`)
     }
+    if (n > this.end - this.pos) return this.short()
     return n
   }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { FrameReader } from '../../src/wire/frame-reader.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
-import { encodeCalls, expectedCall, feed, fmtName, FORMATS, type Call } from './wire-helpers.js'
+import { encodeCalls, expectedCall, feed, fmtName, FORMATS, type Call } from './fixtures/wire.js'
 
 const FULL: Call = {
   seqid: 7,
@@ -19,15 +19,6 @@ const FULL: Call = {
   },
 }
 
-/** Buffered (unframed) decoding of a message cut inside a string/binary throws instead of waiting: see the report. */
-const UNDERRUN_BUG =
-  'bug: WireReader.readString/readBinary (and skip of a string) set underrun without moving pos to end, so the generated ' +
-  'decoder keeps reading the string bytes as field headers and throws ProtocolError ("unknown Thrift type id 97", ' +
-  '"unknown compact type id 15", "varint longer than 5 bytes") for a valid buffered message that is merely incomplete'
-
-function todoFor(format: { transport: string }): { todo?: string } {
-  return format.transport === 'buffered' ? { todo: UNDERRUN_BUG } : {}
-}
 
 function tryFeed(reader: FrameReader, chunks: Buffer[]): { got: ReturnType<typeof feed>; error?: string } {
   try {
@@ -71,7 +62,7 @@ for (const format of FORMATS) {
         problems.push(`split ${i}: detected ${JSON.stringify(reader.format)}`)
       }
     }
-    t.same(threw, [], `no split of the ${n} bytes makes the reader throw`, todoFor(format))
+    t.same(threw, [], `no split of the ${n} bytes makes the reader throw`)
     t.same(problems, [], `every split that does not throw decodes both calls once, identically, when complete`)
   })
 
@@ -79,7 +70,7 @@ for (const format of FORMATS) {
     const reader = new FrameReader(DEFAULT_MAX_MESSAGE_BYTES)
     const chunks = Array.from({ length: n }, (_, i) => bytes.subarray(i, i + 1))
     const { got, error } = tryFeed(reader, chunks)
-    t.equal(error, undefined, 'no exception while bytes trickle in', todoFor(format))
+    t.equal(error, undefined, 'no exception while bytes trickle in')
     if (error) return
     t.same(got.map((g) => g.call), want)
     t.same(got.map((g) => g.at), ends)
@@ -100,7 +91,7 @@ for (const format of FORMATS) {
     const why = failure.failed
       ? `counterexample cuts ${JSON.stringify(failure.counterexample)}: ${String(failure.errorInstance ?? 'decoded differently')}`
       : 'all chunkings agree'
-    t.notOk(failure.failed, why, todoFor(format))
+    t.notOk(failure.failed, why)
   })
 
   t.test(`a ${name} call larger than the reader's initial 64 KiB buffer survives splits around the growth points`, async (t) => {
@@ -123,7 +114,7 @@ for (const format of FORMATS) {
     const { got, error } = tryFeed(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks)
     if (error) problems.push(`1000-byte chunks: ${error}`)
     else if (JSON.stringify(got.map((g) => g.call)) !== JSON.stringify(wantBoth)) problems.push('1000-byte chunks')
-    t.same(problems, [], 'every split and the 1000-byte chunking decode both calls', todoFor(format))
+    t.same(problems, [], 'every split and the 1000-byte chunking decode both calls')
   })
 }
 

@@ -3,7 +3,7 @@ import { detectFormat, FrameReader, type WireFormat } from '../../src/wire/frame
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
 import { ProtocolError } from '../../src/wire/protocol-error.js'
 import { MESSAGE_CALL } from '../../src/gen/thriftbus.js'
-import { encodeCalls, expectedCall, feed, fmtName, FORMATS, nextCall, type Call } from './wire-helpers.js'
+import { encodeCalls, expectedCall, feed, fmtName, FORMATS, nextCall, type Call } from './fixtures/wire.js'
 
 const CALL: Call = { seqid: 42, args: { message: { sender: 'me', recipient: 'you', content: 'hi', id: 5 } } }
 
@@ -98,12 +98,8 @@ t.test('a TLS handshake whose record length ends in 0x80 or 0x82 is still named 
     const hello = Buffer.from([0x16, 0x03, 0x01, 0x02, b4, 0x01, 0x00, 0x02, 0x7c, 0x03, 0x03])
     const err = errorFrom(hello)
     t.ok(err instanceof ProtocolError, 'a ProtocolError')
-    t.match((err as Error).message, /TLS/, `names TLS (5th byte 0x${b4.toString(16)})`, {
-      todo: 'bug: detectFormat takes 16 03 01 02 80 (or 82) for a framed binary (compact) frame of 369295618 bytes; the error says "frame of 369295618 bytes is over the limit" (tooLarge=true) instead of naming TLS, and with a configured limit above ~369 MB the reader would wait for and reserve that frame',
-    })
-    t.equal((err as ProtocolError).tooLarge, false, 'not reported as a size problem', {
-      todo: 'bug: same as above: a TLS hello is reported as an oversized frame',
-    })
+    t.match((err as Error).message, /TLS/, `names TLS (5th byte 0x${b4.toString(16)})`)
+    t.equal((err as ProtocolError).tooLarge, false, 'not reported as a size problem')
   }
 })
 
