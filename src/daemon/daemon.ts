@@ -24,7 +24,7 @@ export const DEFAULT_MAX_OUTSTANDING_CALLS = 1024
 /** How long shutdown waits for connections to take their last replies. */
 export const SHUTDOWN_GRACE_MS = 2_000
 /** How often the daemon checks that its socket file is still its own. */
-const SOCKET_CHECK_INTERVAL_MS = 5_000
+const SOCKET_CHECK_INTERVAL_MS = 2_000
 
 export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | 'maxMailboxBytes'> {
   /** Socket path or Windows pipe name. Default: $THRIFTBUS_SOCKET, else the per-user default. */

@@ -103,8 +103,16 @@ export class Call {
     }
   }
 
-  /** Parks the call (a long-poll) so it can be cancelled, and released when the connection goes. */
+  /**
+   * Parks the call (a long-poll) so it can be cancelled, and released when the connection goes. Throws
+   * LIMIT_EXCEEDED (after releasing the wait) when the connection already has its limit of waiting calls.
+   */
   park(parked: Parked): void {
+    const limit = this.session.host.maxOutstandingCalls
+    if (this.session.parkedCount >= limit) {
+      parked.cancel()
+      throw new BusError('LIMIT_EXCEEDED', `this connection already has ${limit} calls waiting, the limit; wait for some to finish or cancel them`)
+    }
     this.parked = parked
     this.session.park(this)
   }
@@ -259,10 +267,6 @@ export class Session {
     const call = new Call(this, binding.codec.name, seqid, binding, type === MESSAGE_ONEWAY)
     if (this.host.shuttingDown) {
       call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
-      return
-    }
-    if (this.#parked.size >= this.host.maxOutstandingCalls) {
-      call.fail(new BusError('LIMIT_EXCEEDED', `this connection already has ${this.#parked.size} calls waiting, the limit; wait for some to finish or cancel them`))
       return
     }
     try {
