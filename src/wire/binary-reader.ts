@@ -2,6 +2,7 @@
 import { T_STOP } from '../gen/thriftbus.js'
 import { ProtocolError } from './protocol-error.js'
 import { WireReader, type MessageHeader } from './reader.js'
+import { utf8Slice } from './utf8.js'
 
 const VERSION_MASK = 0xffff0000 | 0
 const VERSION_1 = 0x80010000 | 0
@@ -22,7 +23,7 @@ export class BinaryReader extends WireReader {
       this.underrun = true
       return { name: '', type: 0, seqid: 0 }
     }
-    const name = this.buf.toString('utf8', this.pos, this.pos + n)
+    const name = utf8Slice(this.buf, this.pos, this.pos + n)
     this.pos += n
     const type = this.readByte()
     return { name, type, seqid: this.readI32() }

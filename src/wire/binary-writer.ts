@@ -1,6 +1,7 @@
 /** TBinaryProtocol, writing side (strict: every message header carries the version). */
 import { T_STOP } from '../gen/thriftbus.js'
 import { WireWriter } from './writer.js'
+import { utf8Write } from './utf8.js'
 
 const VERSION_1 = 0x80010000
 
@@ -77,7 +78,7 @@ export class BinaryWriter extends WireWriter {
   writeString(v: string): void {
     // At most 3 bytes per UTF-16 unit; write the bytes first, then the length in front of them.
     this.ensure(4 + v.length * 3)
-    const n = this.buf.write(v, this.pos + 4, 'utf8')
+    const n = utf8Write(this.buf, v, this.pos + 4)
     this.writeI32(n)
     this.pos += n
   }

@@ -6,6 +6,7 @@ import { COMPACT_PROTOCOL_ID } from './compact-reader.js'
 import { MAX_NESTING_DEPTH } from './limits.js'
 import { ProtocolError } from './protocol-error.js'
 import { WireWriter } from './writer.js'
+import { utf8Write } from './utf8.js'
 
 const TO_COMPACT: number[] = []
 TO_COMPACT[T_BOOL] = 1
@@ -141,7 +142,7 @@ export class CompactWriter extends WireWriter {
     // Short strings (under 43 UTF-16 units, so under 128 bytes) have a one-byte length: write it after.
     if (v.length < 43) {
       this.ensure(1 + v.length * 3)
-      const n = this.buf.write(v, this.pos + 1, 'utf8')
+      const n = utf8Write(this.buf, v, this.pos + 1)
       this.buf[this.pos] = n
       this.pos += 1 + n
       return
@@ -149,7 +150,7 @@ export class CompactWriter extends WireWriter {
     const n = Buffer.byteLength(v, 'utf8')
     this.ensure(5 + n)
     this.writeVarint32(n)
-    this.pos += this.buf.write(v, this.pos, 'utf8')
+    this.pos += utf8Write(this.buf, v, this.pos)
   }
 
   writeBinary(v: Uint8Array): void {

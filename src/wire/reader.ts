@@ -13,6 +13,7 @@ import {
 } from '../gen/thriftbus.js'
 import { MAX_NESTING_DEPTH } from './limits.js'
 import { ProtocolError } from './protocol-error.js'
+import { utf8Slice } from './utf8.js'
 
 export interface MessageHeader {
   name: string
@@ -91,7 +92,7 @@ export abstract class WireReader implements ProtocolReader {
     }
     const start = this.pos
     this.pos += n
-    return this.buf.toString('utf8', start, this.pos)
+    return utf8Slice(this.buf, start, this.pos)
   }
 
   /** Returns a copy: the buffer it came from is reused for the next bytes. */
