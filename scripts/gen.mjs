@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Regenerates src/gen/ from idl/thriftbus.thrift. Run it after every IDL change: `npm run gen`.
+// `node scripts/gen.mjs --check` only compares, and fails when src/gen is out of date (a test runs it).
 //
 // It needs the Apache Thrift compiler (Debian: `apt-get install thrift-compiler`, 0.17 here) and writes:
 //   src/gen/thriftbus.ts  our codec: TypeScript types plus read/write functions per struct, built from the
@@ -9,7 +10,7 @@
 //   src/gen/js/           the stock Apache generator's output (`js:node,ts,es6`), CommonJS, for code that uses the
 //                         `thrift` npm runtime: the interop tests and the benchmark's thrift-plain peer.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync, copyFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -332,22 +333,36 @@ export interface MethodCodec<A, R> {
 main()
 
 function main() {
+  const check = process.argv.includes('--check')
   const work = mkdtempSync(join(tmpdir(), 'thriftbus-gen-'))
-
   try {
-    execFileSync('thrift', ['--gen', 'json', '-out', work, idl], { stdio: 'inherit' })
-    const doc = JSON.parse(readFileSync(join(work, 'thriftbus.json'), 'utf8'))
-    writeFileSync(join(outDir, 'thriftbus.ts'), generate(doc))
-
-    const jsWork = join(work, 'js')
-    mkdirSync(jsWork)
-    execFileSync('thrift', ['--gen', 'js:node,ts,es6', '-out', jsWork, idl], { stdio: 'inherit' })
-    const jsOut = join(outDir, 'js')
-    rmSync(jsOut, { recursive: true, force: true })
-    mkdirSync(jsOut, { recursive: true })
-    for (const f of readdirSync(jsWork)) copyFileSync(join(jsWork, f), join(jsOut, f))
-    writeFileSync(join(jsOut, 'package.json'), JSON.stringify({ type: 'commonjs' }, null, 2) + '\n')
+    const files = build(work)
+    if (!check) {
+      rmSync(join(outDir, 'js'), { recursive: true, force: true })
+      mkdirSync(join(outDir, 'js'), { recursive: true })
+      for (const [path, text] of files) writeFileSync(join(outDir, path), text)
+      return
+    }
+    const stale = [...files].filter(([path, text]) => !existsSync(join(outDir, path)) || readFileSync(join(outDir, path), 'utf8') !== text)
+    if (stale.length > 0) {
+      console.error(`gen: src/gen is out of date with idl/thriftbus.thrift (${stale.map(([p]) => p).join(', ')}); run \`npm run gen\``)
+      process.exit(1)
+    }
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
+}
+
+/** Generates everything into memory: path under src/gen -> text. */
+function build(work) {
+  const files = new Map()
+  execFileSync('thrift', ['--gen', 'json', '-out', work, idl], { stdio: 'inherit' })
+  const doc = JSON.parse(readFileSync(join(work, 'thriftbus.json'), 'utf8'))
+  files.set('thriftbus.ts', generate(doc))
+  const jsWork = join(work, 'js')
+  mkdirSync(jsWork)
+  execFileSync('thrift', ['--gen', 'js:node,ts,es6', '-out', jsWork, idl], { stdio: 'inherit' })
+  for (const f of readdirSync(jsWork)) files.set(join('js', f), readFileSync(join(jsWork, f), 'utf8'))
+  files.set(join('js', 'package.json'), JSON.stringify({ type: 'commonjs' }, null, 2) + '\n')
+  return files
 }
