@@ -27,7 +27,7 @@ export const CLOSE_DEADLINE_MS = 2_000
 /** Reconnect backoff: first and longest delay. */
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
-/** Deadlines are checked this often. */
+/** Deadlines are checked this often: one may fire up to two ticks late, never early. */
 const DEADLINE_TICK_MS = 100
 
 const methods = MessageService.methods
@@ -135,7 +135,6 @@ class CallState implements PendingCall {
 
   #finish(): void {
     this.done = true
-    this.client.untrack(this)
     if (this.#onAbort) this.options.signal!.removeEventListener('abort', this.#onAbort)
   }
 }
@@ -153,11 +152,10 @@ export class Client {
   #connecting: Promise<Connection> | undefined
   #closing: Promise<void> | undefined
   readonly #lifetime = new AbortController()
-  /** Calls in flight that have a deadline. */
-  readonly #timed = new Set<CallState>()
-  /** Receives in flight (cancelled by close()). */
-  readonly #receives = new Set<CallState>()
+  /** Checks the deadlines of the calls in flight while there are any. */
   #deadlineTimer: NodeJS.Timeout | undefined
+  /** Date.now() as of the last deadline check, while the check runs: deadlines need no finer clock. */
+  #now = 0
 
   /** @internal Use connect(). */
   constructor(options: ConnectOptions = {}) {
@@ -326,23 +324,25 @@ export class Client {
     conn.call(methods.returnMessages, { messages }, { codec: methods.returnMessages, settle: () => {} })
   }
 
-  /** @internal */
-  untrack(state: CallState): void {
-    if (state.options.deadline !== undefined) this.#timed.delete(state)
-    if (state.options.receive) this.#receives.delete(state)
-  }
-
   #plain(options: CallOptions): InvokeOptions {
     return { signal: options.signal, deadline: this.#deadline(options.timeoutMs) }
   }
 
   #deadline(timeoutMs: number | undefined): number {
-    return Date.now() + (timeoutMs ?? this.#options.callTimeoutMs)
+    return this.#clock() + (timeoutMs ?? this.#options.callTimeoutMs)
+  }
+
+  /**
+   * The time for new deadlines. While the deadline check runs, its clock (at most one tick old) plus one tick,
+   * so that a deadline may fire up to two ticks late but never early; otherwise Date.now().
+   */
+  #clock(): number {
+    return this.#deadlineTimer ? this.#now + DEADLINE_TICK_MS : Date.now()
   }
 
   /** A long-poll's client-side deadline: the daemon ends the wait; this only guards against a wedged daemon. */
   #waitDeadline(waitMs: number): number | undefined {
-    return waitMs < 0 ? undefined : Date.now() + waitMs + this.#options.callTimeoutMs
+    return waitMs < 0 ? undefined : this.#clock() + waitMs + this.#options.callTimeoutMs
   }
 
   #invoke<R>(codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
@@ -365,28 +365,37 @@ export class Client {
         return
       }
       state.conn = conn
-      if (options.deadline !== undefined) this.#trackDeadline(state)
-      if (options.receive) this.#receives.add(state)
+      if (options.deadline !== undefined && !this.#deadlineTimer) {
+        this.#now = Date.now()
+        this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS)
+      }
       if (options.signal) state.listen(options.signal)
     })
   }
 
-  #trackDeadline(state: CallState): void {
-    this.#timed.add(state)
-    this.#deadlineTimer ??= setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS)
-  }
-
+  /** Fails the calls whose deadline has passed; stops checking once no call in flight has a deadline. */
   #checkDeadlines(): void {
-    const now = Date.now()
-    for (const state of this.#timed) {
-      if (state.options.deadline! <= now) {
+    const now = (this.#now = Date.now())
+    let timed = 0
+    for (const state of this.#callsInFlight()) {
+      if (state.options.deadline === undefined) continue
+      if (state.options.deadline <= now) {
         state.abandon(new BusError('TIMEOUT', `${state.codec.name} got no answer from the daemon within its deadline`))
+      } else {
+        timed++
       }
     }
-    if (this.#timed.size === 0) {
+    if (timed === 0) {
       clearInterval(this.#deadlineTimer)
       this.#deadlineTimer = undefined
     }
+  }
+
+  /** The user's calls waiting for replies on the current connection. */
+  #callsInFlight(): CallState[] {
+    const calls: CallState[] = []
+    if (this.#conn) for (const p of this.#conn.pendingCalls()) if (p instanceof CallState && !p.done) calls.push(p)
+    return calls
   }
 
   /** Resolves with a live connection, waiting for (or starting) a reconnect, within the call's limits. */
@@ -488,11 +497,11 @@ export class Client {
 
   async #shutdown(): Promise<void> {
     this.#lifetime.abort()
-    for (const state of [...this.#receives]) state.abandon(new BusError('CLOSED', 'the client was closed'))
+    for (const state of this.#callsInFlight()) if (state.options.receive) state.abandon(new BusError('CLOSED', 'the client was closed'))
     const conn = this.#conn
     const until = Date.now() + CLOSE_DEADLINE_MS
     while (conn && !conn.closed && conn.pendingCount > 0 && Date.now() < until) await sleep(5)
-    for (const state of [...this.#timed]) state.abandon(new BusError('CLOSED', 'the client was closed'))
+    for (const state of this.#callsInFlight()) state.abandon(new BusError('CLOSED', 'the client was closed'))
     clearInterval(this.#deadlineTimer)
     this.#deadlineTimer = undefined
     conn?.destroy()

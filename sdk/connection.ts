@@ -73,6 +73,11 @@ export class Connection {
     return seqid
   }
 
+  /** The calls waiting for their replies. */
+  pendingCalls(): IterableIterator<PendingCall> {
+    return this.#pending.values()
+  }
+
   /** Replaces the handler of a pending call (an abandoned receive whose reply must still be dealt with). */
   redirect(seqid: number, pending: PendingCall): void {
     if (this.#pending.has(seqid)) this.#pending.set(seqid, pending)
