@@ -30,6 +30,8 @@ export interface RunningDaemon {
   readonly process: ChildProcess
   /** Everything the daemon wrote to stderr so far. */
   stderr(): string
+  /** Resolves with the exit code once the daemon has exited and its output has been read. */
+  readonly exited: Promise<number | null>
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>
 }
@@ -44,7 +46,8 @@ export async function startDaemon(t: Teardown, options: { dir?: string; args?: s
   })
   let err = ''
   child.stderr!.on('data', (d) => (err += d))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // 'close', not 'exit': it comes after stderr has been read to the end, so tests can assert on the log.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)))
   await new Promise<void>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (d) => {
@@ -58,6 +61,7 @@ export async function startDaemon(t: Teardown, options: { dir?: string; args?: s
     stateDir,
     dir,
     process: child,
+    exited,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')

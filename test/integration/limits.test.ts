@@ -56,8 +56,7 @@ t.test('a daemon that never answers makes calls fail with TIMEOUT, not hang', as
 t.test('a daemon whose socket file is removed shuts itself down', async (t) => {
   const d = await startDaemon(t)
   unlinkSync(d.socket)
-  const code = await new Promise((resolve) => d.process.once('exit', resolve))
-  t.equal(code, 0, 'exits 0 without being signalled')
+  t.equal(await d.exited, 0, 'exits 0 without being signalled')
   t.match(d.stderr(), /socket file .* was removed; shutting down/)
   t.notOk(existsSync(d.socket))
 })
