@@ -8,11 +8,10 @@ import { BusError } from '../src/errors.js'
 import { MESSAGE_CALL, MESSAGE_EXCEPTION, type MethodCodec } from '../src/gen/thriftbus.js'
 import { ApplicationErrorType, readApplicationException, type ApplicationException } from '../src/wire/application-exception.js'
 import { FrameReader, createWriter } from '../src/wire/frame-reader.js'
+import { REPLY_SLACK_BYTES } from '../src/wire/limits.js'
 import type { MessageHeader, WireReader } from '../src/wire/reader.js'
 import type { WireWriter } from '../src/wire/writer.js'
 
-/** A reply from the daemon may exceed the message limit by its envelope. */
-const REPLY_SLACK_BYTES = 64 * 1024
 const FORMAT = { protocol: 'binary', transport: 'framed' } as const
 
 export interface PendingCall {

@@ -16,14 +16,13 @@ import {
 } from '../gen/thriftbus.js'
 import { ApplicationErrorType, writeApplicationException } from '../wire/application-exception.js'
 import { FrameReader, createWriter } from '../wire/frame-reader.js'
+import { REPLY_SLACK_BYTES } from '../wire/limits.js'
 import { ProtocolError } from '../wire/protocol-error.js'
 import type { MessageHeader, WireReader } from '../wire/reader.js'
 import type { WireWriter } from '../wire/writer.js'
 import type { Parked } from '../broker/broker.js'
 import type { Logger } from './log.js'
 
-/** Replies may exceed the message limit by this much (a message at the limit plus its reply envelope). */
-const REPLY_SLACK_BYTES = 64 * 1024
 /** A connection being closed by the daemon gets this long to take its last replies. */
 const CLOSE_GRACE_MS = 2_000
 
@@ -241,7 +240,7 @@ export class Session {
       for (;;) {
         const msg = this.#reader.next(this.#decode)
         if (!msg) break
-        if (!this.#writer) this.#writer = createWriter(this.#reader.format!, this.host.maxMessageBytes + REPLY_SLACK_BYTES)
+        this.#ensureWriter()
         this.#dispatch(msg.name, msg.type, msg.seqid, msg.body)
         if (!this.active || this.#readPaused) break
       }
@@ -276,11 +275,18 @@ export class Session {
     }
   }
 
+  /** Creates the writer once the client's format is known: replies use the client's framing and protocol. */
+  #ensureWriter(): void {
+    if (!this.#writer && this.#reader.format) {
+      this.#writer = createWriter(this.#reader.format, this.host.maxMessageBytes + REPLY_SLACK_BYTES)
+    }
+  }
+
   #protocolFailure(err: unknown): void {
     const reason = (err as Error).message
     this.host.log('error', `connection ${this.id}: ${reason}; closing it`)
     if (err instanceof ProtocolError && err.seqid !== undefined) {
-      if (!this.#writer && this.#reader.format) this.#writer = createWriter(this.#reader.format, this.host.maxMessageBytes + REPLY_SLACK_BYTES)
+      this.#ensureWriter()
       const bare = (err.method ?? '').slice((err.method ?? '').indexOf(':') + 1)
       this.writeApplicationError(bare, err.seqid, ApplicationErrorType.PROTOCOL_ERROR, `${reason}; the daemon closes this connection`)
     }
