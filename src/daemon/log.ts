@@ -20,7 +20,13 @@ export function stderrLogger(): Logger {
  */
 export function fileLogger(path: string): Logger {
   return (level, message) => {
-    appendFileSync(path, line(level, message), { mode: 0o600 })
+    const text = line(level, message)
+    try {
+      appendFileSync(path, text, { mode: 0o600 })
+    } catch {
+      // The state folder was removed under us: a log line is not worth the daemon.
+      process.stderr.write(text)
+    }
   }
 }
 

@@ -19,7 +19,7 @@ interface Teardown {
 /** A fresh folder (mode 0700) removed at teardown. Short, so socket paths stay under the sun_path limit. */
 export function tempDir(t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'tb-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }))
   return dir
 }
 
@@ -70,6 +70,23 @@ export async function startDaemon(t: Teardown, options: { dir?: string; args?: s
   }
   t.teardown(() => daemon.stop())
   return daemon
+}
+
+/** Asks the daemon behind client to shut down and waits until its process has gone (for spawned daemons). */
+export async function shutdownAndWait(client: { status(): Promise<{ pid: number }>; shutdownDaemon(): Promise<void>; close(): Promise<void> }): Promise<void> {
+  const pid = await client.status().then((s) => s.pid, () => undefined)
+  await client.shutdownDaemon().catch(() => {})
+  await client.close()
+  for (let i = 0; pid !== undefined && i < 250 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20))
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Runs the CLI to completion; resolves with its exit code and output. */

@@ -1,16 +1,13 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
-import { startDaemon, tempDir } from '../helpers/daemon.js'
+import { shutdownAndWait, startDaemon, tempDir } from '../helpers/daemon.js'
 
 t.test('losing the daemon rejects pending calls with CLOSED; the client respawns it and goes on', async (t) => {
   const dir = tempDir(t)
   const first = await startDaemon(t, { dir })
   const c = await connect({ socket: first.socket, stateDir: first.stateDir })
-  t.teardown(async () => {
-    await c.shutdownDaemon().catch(() => {})
-    await c.close()
-  })
+  t.teardown(() => shutdownAndWait(c))
   const pending = c.receive('work')
   while ((await c.mailboxStats('work')).waiters === 0) await new Promise((r) => setTimeout(r, 5))
   first.process.kill('SIGKILL')

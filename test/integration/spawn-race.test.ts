@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
-import { runSdkClient, tempDir } from '../helpers/daemon.js'
+import { runSdkClient, shutdownAndWait, tempDir } from '../helpers/daemon.js'
 
 function daemonProcesses(socket: string): number[] {
   return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
@@ -19,10 +19,7 @@ t.test('sixteen processes calling connect() at once end with exactly one daemon,
   const results = await Promise.all(Array.from({ length: n }, () => runSdkClient({ op: 'connect-send', socket, stateDir, to: 'race' })))
   const c = await connect({ socket, spawn: false })
   const status = await c.status()
-  t.teardown(async () => {
-    await c.shutdownDaemon().catch(() => {})
-    await c.close()
-  })
+  t.teardown(() => shutdownAndWait(c))
   t.same(new Set(results.map((r) => r.pid)), new Set([status.pid]), 'every process reached the same daemon')
   t.equal((await c.mailboxStats('race')).depth, n, 'every process sent its message to it')
   // Daemons spawned by the slower processes may still be starting; each must find the winner and exit.
