@@ -2,7 +2,7 @@
 /** The `thriftbus` command. The only place that calls process.exit. */
 import { readFileSync } from 'node:fs'
 import { Daemon } from '../daemon/daemon.js'
-import { EndpointError } from '../daemon/listen.js'
+import { EndpointError, processIsAlive as alive } from '../daemon/listen.js'
 import { fileLogger, stderrLogger } from '../daemon/log.js'
 import { connect, isBusError, type Client, type ConnectOptions, type Message } from '../../sdk/index.js'
 import { VERSION } from '../version.js'
@@ -181,15 +181,6 @@ async function stop(args: string[]): Promise<number> {
     process.stdout.write(`thriftbus: stopped the daemon (pid ${pid})\n`)
     return EXIT.OK
   })
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 function toJson(m: Message): object {

@@ -166,10 +166,15 @@ function lockOwnerIsDead(path: string): boolean {
       return false
     }
   }
+  return !processIsAlive(pid)
+}
+
+/** True while a process with this pid exists (one we may not signal counts as alive). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return false
+    return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'
   }
 }

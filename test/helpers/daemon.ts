@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { processIsAlive } from '../../src/daemon/listen.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** The built CLI (npm test builds it first). */
@@ -77,16 +78,7 @@ export async function shutdownAndWait(client: { status(): Promise<{ pid: number 
   const pid = await client.status().then((s) => s.pid, () => undefined)
   await client.shutdownDaemon().catch(() => {})
   await client.close()
-  for (let i = 0; pid !== undefined && i < 250 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20))
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+  for (let i = 0; pid !== undefined && i < 250 && processIsAlive(pid); i++) await new Promise((r) => setTimeout(r, 20))
 }
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
