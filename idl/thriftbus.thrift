@@ -45,6 +45,14 @@ enum ErrorCode {
   PROTOCOL_ERROR = 11,
   /** An unexpected failure inside the daemon; its log has the details. */
   INTERNAL = 12,
+  /** A call to a hosted service found no provider registered under its name, and none could be activated. */
+  NO_RESPONDERS = 13,
+  /** The provider serving a call died or disconnected before it replied. */
+  PROVIDER_FAILED = 14,
+  /** No such subscription, lease or service (it ended, or never existed). */
+  NOT_FOUND = 15,
+  /** A helper configured for a service failed to start or to register in time. */
+  ACTIVATION_FAILED = 16,
 }
 
 /** The one exception every thriftbus method declares. */
@@ -70,6 +78,15 @@ struct Message {
   6: optional binary body
   /** Free-form metadata, carried unchanged. */
   7: optional map<string, string> headers
+  /**
+   * Set by the sender: the message expires this many ms after the daemon accepted it. An expired message
+   * is never delivered; it is dropped and counted in MailboxInfo.expired.
+   */
+  8: optional i64 ttlMs
+  /** Set by the daemon on leased receives: how many times this message has been delivered, this time included. */
+  9: optional i32 deliveryCount
+  /** Set by the daemon on messages delivered through a subscription: the topic they were published to. */
+  10: optional string topic
 }
 
 struct MailboxInfo {
@@ -83,6 +100,55 @@ struct MailboxInfo {
   3: i64 bytes
   /** Receivers parked in a long-poll on this mailbox. */
   4: i32 waiters
+  /** Messages out on lease (received with leaseMs > 0, not yet acked). They are not counted in depth. */
+  5: i64 leased
+  /** Messages dropped because their ttlMs ran out, since the daemon started. */
+  6: i64 expired
+  /** Messages moved to this mailbox's dead-letter mailbox, since the daemon started. */
+  7: i64 deadLettered
+}
+
+/** A subscription to a topic pattern (PubSub). */
+struct SubscriptionInfo {
+  1: i64 id
+  2: string pattern
+  /** The durable subscription's name; empty for a subscription that ends with its connection. */
+  3: string durableName
+  /** Messages waiting to be polled. */
+  4: i64 queued
+  /** Messages dropped (oldest first) because the queue was full. */
+  5: i64 dropped
+  /** Messages handed out by poll. */
+  6: i64 delivered
+  /** The queue's bound. */
+  7: i32 maxQueued
+  /** False for a durable subscription whose connection has gone: it queues until resumed by name. */
+  8: bool attached
+}
+
+/** A service hosted by provider processes through the daemon. */
+struct ServiceInfo {
+  1: string name
+  2: i32 providers
+  /** Calls forwarded since the daemon started. */
+  3: i64 calls
+  /** Calls waiting for their reply now. */
+  4: i32 inFlight
+  /** Calls that ended in an error (no responders, provider failed, timeout). */
+  5: i64 failures
+}
+
+/** A helper process that the daemon starts on demand for a service (activation). */
+struct HelperInfo {
+  1: string serviceName
+  2: list<string> command
+  /** 0 when not running. */
+  3: i32 pid
+  /** One of: idle, starting, running, backoff, failed. */
+  4: string state
+  5: i32 restarts
+  /** Why it last failed to start or exited; empty when it did not. */
+  6: string lastError
 }
 
 struct DaemonStatus {
@@ -96,6 +162,11 @@ struct DaemonStatus {
   7: list<MailboxInfo> mailboxes
   /** Where the daemon keeps its state (logs, store). */
   8: string stateDir
+  /** memory, durable or fsync. */
+  9: string durability
+  10: list<ServiceInfo> services
+  11: list<HelperInfo> helpers
+  12: list<SubscriptionInfo> subscriptions
 }
 
 service MessageService {
@@ -110,15 +181,27 @@ service MessageService {
    * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
    * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
    * timeoutMs < 0: waits until a message arrives or the connection closes.
+   * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
+   * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
+   * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
    */
-  Message receiveMessage(1: string recipient, 2: i64 timeoutMs = 0) throws (1: BusException error)
+  Message receiveMessage(1: string recipient, 2: i64 timeoutMs = 0, 3: i64 leaseMs = 0) throws (1: BusException error)
 
   /**
    * Takes up to max messages, oldest first. Waits like receiveMessage when the
    * mailbox is empty, and returns as soon as at least one message is there.
    * Returns an empty list when the wait runs out.
    */
-  list<Message> receiveMessages(1: string recipient, 2: i32 max, 3: i64 timeoutMs = 0) throws (1: BusException error)
+  list<Message> receiveMessages(1: string recipient, 2: i32 max, 3: i64 timeoutMs = 0, 4: i64 leaseMs = 0) throws (1: BusException error)
+
+  /** Removes leased messages for good. Returns how many of the ids were out on lease (others are ignored). */
+  i32 ack(1: list<i64> ids) throws (1: BusException error)
+
+  /**
+   * Ends leases at once: the messages go back to the head of their mailboxes, or to the dead-letter
+   * mailbox once delivered the daemon's maximum number of times. Returns how many were out on lease.
+   */
+  i32 nack(1: list<i64> ids) throws (1: BusException error)
 
   /**
    * Puts messages back at the head of their mailboxes, in the given order, so
@@ -144,6 +227,13 @@ service MessageService {
   /** Removes every message in a mailbox. Returns how many were removed. */
   i64 purgeMailbox(1: string name) throws (1: BusException error)
 
+  /**
+   * Makes this connection a provider of the named service: the daemon then sends it the calls that clients
+   * make to that service (TMultiplexedProtocol with the service name), as plain calls without the prefix,
+   * and relays its replies. Several connections may provide one service; calls are shared among them.
+   */
+  void registerService(1: string name) throws (1: BusException error)
+
   /** Returns the daemon's version. Cheap: use it as a liveness check. */
   string ping()
 
@@ -154,4 +244,28 @@ service MessageService {
    * fails the calls in flight, removes its socket and exits 0.
    */
   void shutdown()
+}
+
+/**
+ * Topics: publish to a name, subscribe with a pattern. Multiplexed on the daemon's socket as "PubSub".
+ * Topic names are dot-separated segments; in patterns "*" matches one segment and ">" (last) the rest.
+ */
+service PubSub {
+  /** Queues message for every subscription whose pattern matches topic. Returns how many received it. */
+  i32 publish(1: string topic, 2: Message message) throws (1: BusException error)
+
+  /**
+   * Subscribes this connection. durableName empty: the subscription ends with the connection. Otherwise it
+   * is durable: it keeps queueing while nobody is attached and across restarts, and subscribing again with
+   * the same name resumes it (the same id). maxQueued 0 takes the daemon's default bound.
+   */
+  i64 subscribe(1: string pattern, 2: string durableName = "", 3: i32 maxQueued = 0) throws (1: BusException error)
+
+  /** Takes up to max queued messages; waits like receiveMessages when none is queued. */
+  list<Message> poll(1: i64 subscription, 2: i32 max, 3: i64 timeoutMs = 0) throws (1: BusException error)
+
+  /** Ends a subscription, durable ones included. Returns false when there was no such subscription. */
+  bool unsubscribe(1: i64 subscription) throws (1: BusException error)
+
+  list<SubscriptionInfo> listSubscriptions()
 }

@@ -139,6 +139,22 @@ export enum ErrorCode {
    * An unexpected failure inside the daemon; its log has the details.
    */
   INTERNAL = 12,
+  /**
+   * A call to a hosted service found no provider registered under its name, and none could be activated.
+   */
+  NO_RESPONDERS = 13,
+  /**
+   * The provider serving a call died or disconnected before it replied.
+   */
+  PROVIDER_FAILED = 14,
+  /**
+   * No such subscription, lease or service (it ended, or never existed).
+   */
+  NOT_FOUND = 15,
+  /**
+   * A helper configured for a service failed to start or to register in time.
+   */
+  ACTIVATION_FAILED = 16,
 }
 
 /**
@@ -214,10 +230,23 @@ export interface Message {
    * Free-form metadata, carried unchanged.
    */
   headers?: Record<string, string>
+  /**
+   * Set by the sender: the message expires this many ms after the daemon accepted it. An expired message
+   * is never delivered; it is dropped and counted in MailboxInfo.expired.
+   */
+  ttlMs?: number
+  /**
+   * Set by the daemon on leased receives: how many times this message has been delivered, this time included.
+   */
+  deliveryCount?: number
+  /**
+   * Set by the daemon on messages delivered through a subscription: the topic they were published to.
+   */
+  topic?: string
 }
 
 export function readMessage(r: ProtocolReader): Message {
-  const v: Message = { sender: '', recipient: '', content: '', id: undefined, sentAtMs: undefined, body: undefined, headers: undefined }
+  const v: Message = { sender: '', recipient: '', content: '', id: undefined, sentAtMs: undefined, body: undefined, headers: undefined, ttlMs: undefined, deliveryCount: undefined, topic: undefined }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -272,6 +301,24 @@ export function readMessage(r: ProtocolReader): Message {
           continue
         }
         break
+      case 8:
+        if (t === T_I64) {
+          v.ttlMs = r.readI64()
+          continue
+        }
+        break
+      case 9:
+        if (t === T_I32) {
+          v.deliveryCount = r.readI32()
+          continue
+        }
+        break
+      case 10:
+        if (t === T_STRING) {
+          v.topic = r.readString()
+          continue
+        }
+        break
     }
     r.skip(t)
   }
@@ -315,6 +362,18 @@ export function writeMessage(w: ProtocolWriter, v: Message): void {
     }
     w.writeMapEnd()
   }
+  if (v.ttlMs !== undefined && v.ttlMs !== null) {
+    w.writeFieldBegin(T_I64, 8)
+    w.writeI64(v.ttlMs)
+  }
+  if (v.deliveryCount !== undefined && v.deliveryCount !== null) {
+    w.writeFieldBegin(T_I32, 9)
+    w.writeI32(v.deliveryCount)
+  }
+  if (v.topic !== undefined && v.topic !== null) {
+    w.writeFieldBegin(T_STRING, 10)
+    w.writeString(v.topic)
+  }
   w.writeFieldStop()
   w.writeStructEnd()
 }
@@ -334,10 +393,22 @@ export interface MailboxInfo {
    * Receivers parked in a long-poll on this mailbox.
    */
   waiters: number
+  /**
+   * Messages out on lease (received with leaseMs > 0, not yet acked). They are not counted in depth.
+   */
+  leased: number
+  /**
+   * Messages dropped because their ttlMs ran out, since the daemon started.
+   */
+  expired: number
+  /**
+   * Messages moved to this mailbox's dead-letter mailbox, since the daemon started.
+   */
+  deadLettered: number
 }
 
 export function readMailboxInfo(r: ProtocolReader): MailboxInfo {
-  const v: MailboxInfo = { name: '', depth: 0, bytes: 0, waiters: 0 }
+  const v: MailboxInfo = { name: '', depth: 0, bytes: 0, waiters: 0, leased: 0, expired: 0, deadLettered: 0 }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -367,6 +438,24 @@ export function readMailboxInfo(r: ProtocolReader): MailboxInfo {
           continue
         }
         break
+      case 5:
+        if (t === T_I64) {
+          v.leased = r.readI64()
+          continue
+        }
+        break
+      case 6:
+        if (t === T_I64) {
+          v.expired = r.readI64()
+          continue
+        }
+        break
+      case 7:
+        if (t === T_I64) {
+          v.deadLettered = r.readI64()
+          continue
+        }
+        break
     }
     r.skip(t)
   }
@@ -392,6 +481,352 @@ export function writeMailboxInfo(w: ProtocolWriter, v: MailboxInfo): void {
     w.writeFieldBegin(T_I32, 4)
     w.writeI32(v.waiters)
   }
+  if (v.leased !== undefined && v.leased !== null) {
+    w.writeFieldBegin(T_I64, 5)
+    w.writeI64(v.leased)
+  }
+  if (v.expired !== undefined && v.expired !== null) {
+    w.writeFieldBegin(T_I64, 6)
+    w.writeI64(v.expired)
+  }
+  if (v.deadLettered !== undefined && v.deadLettered !== null) {
+    w.writeFieldBegin(T_I64, 7)
+    w.writeI64(v.deadLettered)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
+ * A subscription to a topic pattern (PubSub).
+ */
+export interface SubscriptionInfo {
+  id: number
+  pattern: string
+  /**
+   * The durable subscription's name; empty for a subscription that ends with its connection.
+   */
+  durableName: string
+  /**
+   * Messages waiting to be polled.
+   */
+  queued: number
+  /**
+   * Messages dropped (oldest first) because the queue was full.
+   */
+  dropped: number
+  /**
+   * Messages handed out by poll.
+   */
+  delivered: number
+  /**
+   * The queue's bound.
+   */
+  maxQueued: number
+  /**
+   * False for a durable subscription whose connection has gone: it queues until resumed by name.
+   */
+  attached: boolean
+}
+
+export function readSubscriptionInfo(r: ProtocolReader): SubscriptionInfo {
+  const v: SubscriptionInfo = { id: 0, pattern: '', durableName: '', queued: 0, dropped: 0, delivered: 0, maxQueued: 0, attached: false }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_I64) {
+          v.id = r.readI64()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_STRING) {
+          v.pattern = r.readString()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_STRING) {
+          v.durableName = r.readString()
+          continue
+        }
+        break
+      case 4:
+        if (t === T_I64) {
+          v.queued = r.readI64()
+          continue
+        }
+        break
+      case 5:
+        if (t === T_I64) {
+          v.dropped = r.readI64()
+          continue
+        }
+        break
+      case 6:
+        if (t === T_I64) {
+          v.delivered = r.readI64()
+          continue
+        }
+        break
+      case 7:
+        if (t === T_I32) {
+          v.maxQueued = r.readI32()
+          continue
+        }
+        break
+      case 8:
+        if (t === T_BOOL) {
+          v.attached = r.readBool()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeSubscriptionInfo(w: ProtocolWriter, v: SubscriptionInfo): void {
+  w.writeStructBegin()
+  if (v.id !== undefined && v.id !== null) {
+    w.writeFieldBegin(T_I64, 1)
+    w.writeI64(v.id)
+  }
+  if (v.pattern !== undefined && v.pattern !== null) {
+    w.writeFieldBegin(T_STRING, 2)
+    w.writeString(v.pattern)
+  }
+  if (v.durableName !== undefined && v.durableName !== null) {
+    w.writeFieldBegin(T_STRING, 3)
+    w.writeString(v.durableName)
+  }
+  if (v.queued !== undefined && v.queued !== null) {
+    w.writeFieldBegin(T_I64, 4)
+    w.writeI64(v.queued)
+  }
+  if (v.dropped !== undefined && v.dropped !== null) {
+    w.writeFieldBegin(T_I64, 5)
+    w.writeI64(v.dropped)
+  }
+  if (v.delivered !== undefined && v.delivered !== null) {
+    w.writeFieldBegin(T_I64, 6)
+    w.writeI64(v.delivered)
+  }
+  if (v.maxQueued !== undefined && v.maxQueued !== null) {
+    w.writeFieldBegin(T_I32, 7)
+    w.writeI32(v.maxQueued)
+  }
+  if (v.attached !== undefined && v.attached !== null) {
+    w.writeFieldBegin(T_BOOL, 8)
+    w.writeBool(v.attached)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
+ * A service hosted by provider processes through the daemon.
+ */
+export interface ServiceInfo {
+  name: string
+  providers: number
+  /**
+   * Calls forwarded since the daemon started.
+   */
+  calls: number
+  /**
+   * Calls waiting for their reply now.
+   */
+  inFlight: number
+  /**
+   * Calls that ended in an error (no responders, provider failed, timeout).
+   */
+  failures: number
+}
+
+export function readServiceInfo(r: ProtocolReader): ServiceInfo {
+  const v: ServiceInfo = { name: '', providers: 0, calls: 0, inFlight: 0, failures: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.name = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I32) {
+          v.providers = r.readI32()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I64) {
+          v.calls = r.readI64()
+          continue
+        }
+        break
+      case 4:
+        if (t === T_I32) {
+          v.inFlight = r.readI32()
+          continue
+        }
+        break
+      case 5:
+        if (t === T_I64) {
+          v.failures = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeServiceInfo(w: ProtocolWriter, v: ServiceInfo): void {
+  w.writeStructBegin()
+  if (v.name !== undefined && v.name !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.name)
+  }
+  if (v.providers !== undefined && v.providers !== null) {
+    w.writeFieldBegin(T_I32, 2)
+    w.writeI32(v.providers)
+  }
+  if (v.calls !== undefined && v.calls !== null) {
+    w.writeFieldBegin(T_I64, 3)
+    w.writeI64(v.calls)
+  }
+  if (v.inFlight !== undefined && v.inFlight !== null) {
+    w.writeFieldBegin(T_I32, 4)
+    w.writeI32(v.inFlight)
+  }
+  if (v.failures !== undefined && v.failures !== null) {
+    w.writeFieldBegin(T_I64, 5)
+    w.writeI64(v.failures)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
+ * A helper process that the daemon starts on demand for a service (activation).
+ */
+export interface HelperInfo {
+  serviceName: string
+  command: string[]
+  /**
+   * 0 when not running.
+   */
+  pid: number
+  /**
+   * One of: idle, starting, running, backoff, failed.
+   */
+  state: string
+  restarts: number
+  /**
+   * Why it last failed to start or exited; empty when it did not.
+   */
+  lastError: string
+}
+
+export function readHelperInfo(r: ProtocolReader): HelperInfo {
+  const v: HelperInfo = { serviceName: '', command: [], pid: 0, state: '', restarts: 0, lastError: '' }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.serviceName = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRING)
+          const x0: string[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = r.readString()
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.command = x0
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I32) {
+          v.pid = r.readI32()
+          continue
+        }
+        break
+      case 4:
+        if (t === T_STRING) {
+          v.state = r.readString()
+          continue
+        }
+        break
+      case 5:
+        if (t === T_I32) {
+          v.restarts = r.readI32()
+          continue
+        }
+        break
+      case 6:
+        if (t === T_STRING) {
+          v.lastError = r.readString()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeHelperInfo(w: ProtocolWriter, v: HelperInfo): void {
+  w.writeStructBegin()
+  if (v.serviceName !== undefined && v.serviceName !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.serviceName)
+  }
+  if (v.command !== undefined && v.command !== null) {
+    w.writeFieldBegin(T_LIST, 2)
+    w.writeListBegin(T_STRING, v.command.length)
+    for (const e0 of v.command) {
+      w.writeString(e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.pid !== undefined && v.pid !== null) {
+    w.writeFieldBegin(T_I32, 3)
+    w.writeI32(v.pid)
+  }
+  if (v.state !== undefined && v.state !== null) {
+    w.writeFieldBegin(T_STRING, 4)
+    w.writeString(v.state)
+  }
+  if (v.restarts !== undefined && v.restarts !== null) {
+    w.writeFieldBegin(T_I32, 5)
+    w.writeI32(v.restarts)
+  }
+  if (v.lastError !== undefined && v.lastError !== null) {
+    w.writeFieldBegin(T_STRING, 6)
+    w.writeString(v.lastError)
+  }
   w.writeFieldStop()
   w.writeStructEnd()
 }
@@ -411,10 +846,17 @@ export interface DaemonStatus {
    * Where the daemon keeps its state (logs, store).
    */
   stateDir: string
+  /**
+   * memory, durable or fsync.
+   */
+  durability: string
+  services: ServiceInfo[]
+  helpers: HelperInfo[]
+  subscriptions: SubscriptionInfo[]
 }
 
 export function readDaemonStatus(r: ProtocolReader): DaemonStatus {
-  const v: DaemonStatus = { pid: 0, version: '', endpoint: '', startedAtMs: 0, uptimeMs: 0, connections: 0, mailboxes: [], stateDir: '' }
+  const v: DaemonStatus = { pid: 0, version: '', endpoint: '', startedAtMs: 0, uptimeMs: 0, connections: 0, mailboxes: [], stateDir: '', durability: '', services: [], helpers: [], subscriptions: [] }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -475,6 +917,51 @@ export function readDaemonStatus(r: ProtocolReader): DaemonStatus {
           continue
         }
         break
+      case 9:
+        if (t === T_STRING) {
+          v.durability = r.readString()
+          continue
+        }
+        break
+      case 10:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: ServiceInfo[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readServiceInfo(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.services = x0
+          continue
+        }
+        break
+      case 11:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: HelperInfo[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readHelperInfo(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.helpers = x0
+          continue
+        }
+        break
+      case 12:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: SubscriptionInfo[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readSubscriptionInfo(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.subscriptions = x0
+          continue
+        }
+        break
     }
     r.skip(t)
   }
@@ -519,6 +1006,34 @@ export function writeDaemonStatus(w: ProtocolWriter, v: DaemonStatus): void {
   if (v.stateDir !== undefined && v.stateDir !== null) {
     w.writeFieldBegin(T_STRING, 8)
     w.writeString(v.stateDir)
+  }
+  if (v.durability !== undefined && v.durability !== null) {
+    w.writeFieldBegin(T_STRING, 9)
+    w.writeString(v.durability)
+  }
+  if (v.services !== undefined && v.services !== null) {
+    w.writeFieldBegin(T_LIST, 10)
+    w.writeListBegin(T_STRUCT, v.services.length)
+    for (const e0 of v.services) {
+      writeServiceInfo(w, e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.helpers !== undefined && v.helpers !== null) {
+    w.writeFieldBegin(T_LIST, 11)
+    w.writeListBegin(T_STRUCT, v.helpers.length)
+    for (const e0 of v.helpers) {
+      writeHelperInfo(w, e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.subscriptions !== undefined && v.subscriptions !== null) {
+    w.writeFieldBegin(T_LIST, 12)
+    w.writeListBegin(T_STRUCT, v.subscriptions.length)
+    for (const e0 of v.subscriptions) {
+      writeSubscriptionInfo(w, e0)
+    }
+    w.writeListEnd()
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -606,10 +1121,11 @@ export function writeMessageService_sendMessage_result(w: ProtocolWriter, v: Mes
 export interface MessageService_receiveMessage_args {
   recipient: string
   timeoutMs?: number
+  leaseMs?: number
 }
 
 export function readMessageService_receiveMessage_args(r: ProtocolReader): MessageService_receiveMessage_args {
-  const v: MessageService_receiveMessage_args = { recipient: '', timeoutMs: 0 }
+  const v: MessageService_receiveMessage_args = { recipient: '', timeoutMs: 0, leaseMs: 0 }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -624,6 +1140,12 @@ export function readMessageService_receiveMessage_args(r: ProtocolReader): Messa
       case 2:
         if (t === T_I64) {
           v.timeoutMs = r.readI64()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I64) {
+          v.leaseMs = r.readI64()
           continue
         }
         break
@@ -643,6 +1165,10 @@ export function writeMessageService_receiveMessage_args(w: ProtocolWriter, v: Me
   if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
     w.writeFieldBegin(T_I64, 2)
     w.writeI64(v.timeoutMs)
+  }
+  if (v.leaseMs !== undefined && v.leaseMs !== null) {
+    w.writeFieldBegin(T_I64, 3)
+    w.writeI64(v.leaseMs)
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -697,10 +1223,11 @@ export interface MessageService_receiveMessages_args {
   recipient: string
   max: number
   timeoutMs?: number
+  leaseMs?: number
 }
 
 export function readMessageService_receiveMessages_args(r: ProtocolReader): MessageService_receiveMessages_args {
-  const v: MessageService_receiveMessages_args = { recipient: '', max: 0, timeoutMs: 0 }
+  const v: MessageService_receiveMessages_args = { recipient: '', max: 0, timeoutMs: 0, leaseMs: 0 }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -724,6 +1251,12 @@ export function readMessageService_receiveMessages_args(r: ProtocolReader): Mess
           continue
         }
         break
+      case 4:
+        if (t === T_I64) {
+          v.leaseMs = r.readI64()
+          continue
+        }
+        break
     }
     r.skip(t)
   }
@@ -744,6 +1277,10 @@ export function writeMessageService_receiveMessages_args(w: ProtocolWriter, v: M
   if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
     w.writeFieldBegin(T_I64, 3)
     w.writeI64(v.timeoutMs)
+  }
+  if (v.leaseMs !== undefined && v.leaseMs !== null) {
+    w.writeFieldBegin(T_I64, 4)
+    w.writeI64(v.leaseMs)
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -796,6 +1333,186 @@ export function writeMessageService_receiveMessages_result(w: ProtocolWriter, v:
       writeMessage(w, e0)
     }
     w.writeListEnd()
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_ack_args {
+  ids: number[]
+}
+
+export function readMessageService_ack_args(r: ProtocolReader): MessageService_ack_args {
+  const v: MessageService_ack_args = { ids: [] }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_I64)
+          const x0: number[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = r.readI64()
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.ids = x0
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_ack_args(w: ProtocolWriter, v: MessageService_ack_args): void {
+  w.writeStructBegin()
+  if (v.ids !== undefined && v.ids !== null) {
+    w.writeFieldBegin(T_LIST, 1)
+    w.writeListBegin(T_I64, v.ids.length)
+    for (const e0 of v.ids) {
+      w.writeI64(e0)
+    }
+    w.writeListEnd()
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_ack_result {
+  success?: number
+  error?: BusException
+}
+
+export function readMessageService_ack_result(r: ProtocolReader): MessageService_ack_result {
+  const v: MessageService_ack_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_I32) {
+          v.success = r.readI32()
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_ack_result(w: ProtocolWriter, v: MessageService_ack_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_I32, 0)
+    w.writeI32(v.success)
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_nack_args {
+  ids: number[]
+}
+
+export function readMessageService_nack_args(r: ProtocolReader): MessageService_nack_args {
+  const v: MessageService_nack_args = { ids: [] }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_I64)
+          const x0: number[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = r.readI64()
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.ids = x0
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_nack_args(w: ProtocolWriter, v: MessageService_nack_args): void {
+  w.writeStructBegin()
+  if (v.ids !== undefined && v.ids !== null) {
+    w.writeFieldBegin(T_LIST, 1)
+    w.writeListBegin(T_I64, v.ids.length)
+    for (const e0 of v.ids) {
+      w.writeI64(e0)
+    }
+    w.writeListEnd()
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_nack_result {
+  success?: number
+  error?: BusException
+}
+
+export function readMessageService_nack_result(r: ProtocolReader): MessageService_nack_result {
+  const v: MessageService_nack_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_I32) {
+          v.success = r.readI32()
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_nack_result(w: ProtocolWriter, v: MessageService_nack_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_I32, 0)
+    w.writeI32(v.success)
   }
   if (v.error !== undefined && v.error !== null) {
     w.writeFieldBegin(T_STRUCT, 1)
@@ -1187,6 +1904,74 @@ export function writeMessageService_purgeMailbox_result(w: ProtocolWriter, v: Me
   w.writeStructEnd()
 }
 
+export interface MessageService_registerService_args {
+  name: string
+}
+
+export function readMessageService_registerService_args(r: ProtocolReader): MessageService_registerService_args {
+  const v: MessageService_registerService_args = { name: '' }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.name = r.readString()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_registerService_args(w: ProtocolWriter, v: MessageService_registerService_args): void {
+  w.writeStructBegin()
+  if (v.name !== undefined && v.name !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.name)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_registerService_result {
+  error?: BusException
+}
+
+export function readMessageService_registerService_result(r: ProtocolReader): MessageService_registerService_result {
+  const v: MessageService_registerService_result = { error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_registerService_result(w: ProtocolWriter, v: MessageService_registerService_result): void {
+  w.writeStructBegin()
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
 export interface MessageService_ping_args {
 }
 
@@ -1369,6 +2154,24 @@ export const MessageService = {
       readResult: readMessageService_receiveMessages_result,
       writeResult: writeMessageService_receiveMessages_result,
     } as MethodCodec<MessageService_receiveMessages_args, MessageService_receiveMessages_result>,
+    ack: {
+      name: 'ack',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_ack_args,
+      writeArgs: writeMessageService_ack_args,
+      readResult: readMessageService_ack_result,
+      writeResult: writeMessageService_ack_result,
+    } as MethodCodec<MessageService_ack_args, MessageService_ack_result>,
+    nack: {
+      name: 'nack',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_nack_args,
+      writeArgs: writeMessageService_nack_args,
+      readResult: readMessageService_nack_result,
+      writeResult: writeMessageService_nack_result,
+    } as MethodCodec<MessageService_nack_args, MessageService_nack_result>,
     returnMessages: {
       name: 'returnMessages',
       oneway: false,
@@ -1414,6 +2217,15 @@ export const MessageService = {
       readResult: readMessageService_purgeMailbox_result,
       writeResult: writeMessageService_purgeMailbox_result,
     } as MethodCodec<MessageService_purgeMailbox_args, MessageService_purgeMailbox_result>,
+    registerService: {
+      name: 'registerService',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_registerService_args,
+      writeArgs: writeMessageService_registerService_args,
+      readResult: readMessageService_registerService_result,
+      writeResult: writeMessageService_registerService_result,
+    } as MethodCodec<MessageService_registerService_args, MessageService_registerService_result>,
     ping: {
       name: 'ping',
       oneway: false,
@@ -1441,5 +2253,508 @@ export const MessageService = {
       readResult: readMessageService_shutdown_result,
       writeResult: writeMessageService_shutdown_result,
     } as MethodCodec<MessageService_shutdown_args, MessageService_shutdown_result>,
+  },
+} as const
+
+export interface PubSub_publish_args {
+  topic: string
+  message: Message
+}
+
+export function readPubSub_publish_args(r: ProtocolReader): PubSub_publish_args {
+  const v: PubSub_publish_args = { topic: '', message: undefined as unknown as Message }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.topic = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_STRUCT) {
+          v.message = readMessage(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_publish_args(w: ProtocolWriter, v: PubSub_publish_args): void {
+  w.writeStructBegin()
+  if (v.topic !== undefined && v.topic !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.topic)
+  }
+  if (v.message !== undefined && v.message !== null) {
+    w.writeFieldBegin(T_STRUCT, 2)
+    writeMessage(w, v.message)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_publish_result {
+  success?: number
+  error?: BusException
+}
+
+export function readPubSub_publish_result(r: ProtocolReader): PubSub_publish_result {
+  const v: PubSub_publish_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_I32) {
+          v.success = r.readI32()
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_publish_result(w: ProtocolWriter, v: PubSub_publish_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_I32, 0)
+    w.writeI32(v.success)
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_subscribe_args {
+  pattern: string
+  durableName?: string
+  maxQueued?: number
+}
+
+export function readPubSub_subscribe_args(r: ProtocolReader): PubSub_subscribe_args {
+  const v: PubSub_subscribe_args = { pattern: '', durableName: "", maxQueued: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.pattern = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_STRING) {
+          v.durableName = r.readString()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I32) {
+          v.maxQueued = r.readI32()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_subscribe_args(w: ProtocolWriter, v: PubSub_subscribe_args): void {
+  w.writeStructBegin()
+  if (v.pattern !== undefined && v.pattern !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.pattern)
+  }
+  if (v.durableName !== undefined && v.durableName !== null) {
+    w.writeFieldBegin(T_STRING, 2)
+    w.writeString(v.durableName)
+  }
+  if (v.maxQueued !== undefined && v.maxQueued !== null) {
+    w.writeFieldBegin(T_I32, 3)
+    w.writeI32(v.maxQueued)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_subscribe_result {
+  success?: number
+  error?: BusException
+}
+
+export function readPubSub_subscribe_result(r: ProtocolReader): PubSub_subscribe_result {
+  const v: PubSub_subscribe_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_I64) {
+          v.success = r.readI64()
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_subscribe_result(w: ProtocolWriter, v: PubSub_subscribe_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_I64, 0)
+    w.writeI64(v.success)
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_poll_args {
+  subscription: number
+  max: number
+  timeoutMs?: number
+}
+
+export function readPubSub_poll_args(r: ProtocolReader): PubSub_poll_args {
+  const v: PubSub_poll_args = { subscription: 0, max: 0, timeoutMs: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_I64) {
+          v.subscription = r.readI64()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I32) {
+          v.max = r.readI32()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I64) {
+          v.timeoutMs = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_poll_args(w: ProtocolWriter, v: PubSub_poll_args): void {
+  w.writeStructBegin()
+  if (v.subscription !== undefined && v.subscription !== null) {
+    w.writeFieldBegin(T_I64, 1)
+    w.writeI64(v.subscription)
+  }
+  if (v.max !== undefined && v.max !== null) {
+    w.writeFieldBegin(T_I32, 2)
+    w.writeI32(v.max)
+  }
+  if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
+    w.writeFieldBegin(T_I64, 3)
+    w.writeI64(v.timeoutMs)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_poll_result {
+  success?: Message[]
+  error?: BusException
+}
+
+export function readPubSub_poll_result(r: ProtocolReader): PubSub_poll_result {
+  const v: PubSub_poll_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: Message[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readMessage(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.success = x0
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_poll_result(w: ProtocolWriter, v: PubSub_poll_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_LIST, 0)
+    w.writeListBegin(T_STRUCT, v.success.length)
+    for (const e0 of v.success) {
+      writeMessage(w, e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_unsubscribe_args {
+  subscription: number
+}
+
+export function readPubSub_unsubscribe_args(r: ProtocolReader): PubSub_unsubscribe_args {
+  const v: PubSub_unsubscribe_args = { subscription: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_I64) {
+          v.subscription = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_unsubscribe_args(w: ProtocolWriter, v: PubSub_unsubscribe_args): void {
+  w.writeStructBegin()
+  if (v.subscription !== undefined && v.subscription !== null) {
+    w.writeFieldBegin(T_I64, 1)
+    w.writeI64(v.subscription)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_unsubscribe_result {
+  success?: boolean
+  error?: BusException
+}
+
+export function readPubSub_unsubscribe_result(r: ProtocolReader): PubSub_unsubscribe_result {
+  const v: PubSub_unsubscribe_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_BOOL) {
+          v.success = r.readBool()
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_unsubscribe_result(w: ProtocolWriter, v: PubSub_unsubscribe_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_BOOL, 0)
+    w.writeBool(v.success)
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_listSubscriptions_args {
+}
+
+export function readPubSub_listSubscriptions_args(r: ProtocolReader): PubSub_listSubscriptions_args {
+  const v: PubSub_listSubscriptions_args = {  }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_listSubscriptions_args(w: ProtocolWriter, v: PubSub_listSubscriptions_args): void {
+  w.writeStructBegin()
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface PubSub_listSubscriptions_result {
+  success?: SubscriptionInfo[]
+}
+
+export function readPubSub_listSubscriptions_result(r: ProtocolReader): PubSub_listSubscriptions_result {
+  const v: PubSub_listSubscriptions_result = { success: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: SubscriptionInfo[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readSubscriptionInfo(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.success = x0
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writePubSub_listSubscriptions_result(w: ProtocolWriter, v: PubSub_listSubscriptions_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_LIST, 0)
+    w.writeListBegin(T_STRUCT, v.success.length)
+    for (const e0 of v.success) {
+      writeSubscriptionInfo(w, e0)
+    }
+    w.writeListEnd()
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
+ * Topics: publish to a name, subscribe with a pattern. Multiplexed on the daemon's socket as "PubSub".
+ * Topic names are dot-separated segments; in patterns "*" matches one segment and ">" (last) the rest.
+ */
+export const PubSub = {
+  name: 'PubSub',
+  methods: {
+    publish: {
+      name: 'publish',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readPubSub_publish_args,
+      writeArgs: writePubSub_publish_args,
+      readResult: readPubSub_publish_result,
+      writeResult: writePubSub_publish_result,
+    } as MethodCodec<PubSub_publish_args, PubSub_publish_result>,
+    subscribe: {
+      name: 'subscribe',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readPubSub_subscribe_args,
+      writeArgs: writePubSub_subscribe_args,
+      readResult: readPubSub_subscribe_result,
+      writeResult: writePubSub_subscribe_result,
+    } as MethodCodec<PubSub_subscribe_args, PubSub_subscribe_result>,
+    poll: {
+      name: 'poll',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readPubSub_poll_args,
+      writeArgs: writePubSub_poll_args,
+      readResult: readPubSub_poll_result,
+      writeResult: writePubSub_poll_result,
+    } as MethodCodec<PubSub_poll_args, PubSub_poll_result>,
+    unsubscribe: {
+      name: 'unsubscribe',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readPubSub_unsubscribe_args,
+      writeArgs: writePubSub_unsubscribe_args,
+      readResult: readPubSub_unsubscribe_result,
+      writeResult: writePubSub_unsubscribe_result,
+    } as MethodCodec<PubSub_unsubscribe_args, PubSub_unsubscribe_result>,
+    listSubscriptions: {
+      name: 'listSubscriptions',
+      oneway: false,
+      exceptions: {  } as Record<string, string>,
+      readArgs: readPubSub_listSubscriptions_args,
+      writeArgs: writePubSub_listSubscriptions_args,
+      readResult: readPubSub_listSubscriptions_result,
+      writeResult: writePubSub_listSubscriptions_result,
+    } as MethodCodec<PubSub_listSubscriptions_args, PubSub_listSubscriptions_result>,
   },
 } as const

@@ -14,6 +14,9 @@ import ErrorCode = ttypes.ErrorCode
 import BusException = ttypes.BusException
 import Message = ttypes.Message
 import MailboxInfo = ttypes.MailboxInfo
+import SubscriptionInfo = ttypes.SubscriptionInfo
+import ServiceInfo = ttypes.ServiceInfo
+import HelperInfo = ttypes.HelperInfo
 import DaemonStatus = ttypes.DaemonStatus
 
 declare class Client {
@@ -40,30 +43,58 @@ declare class Client {
      * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
      * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
      * timeoutMs < 0: waits until a message arrives or the connection closes.
+     * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
+     * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
+     * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
      */
-    receiveMessage(recipient: string, timeoutMs?: Int64): Promise<Message>;
+    receiveMessage(recipient: string, timeoutMs?: Int64, leaseMs?: Int64): Promise<Message>;
 
     /**
      * Takes the oldest message from the mailbox named recipient.
      * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
      * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
      * timeoutMs < 0: waits until a message arrives or the connection closes.
+     * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
+     * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
+     * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
      */
-    receiveMessage(recipient: string, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message)=>void): void;
+    receiveMessage(recipient: string, timeoutMs?: Int64, leaseMs?: Int64, callback?: (error: ttypes.BusException, response: Message)=>void): void;
 
     /**
      * Takes up to max messages, oldest first. Waits like receiveMessage when the
      * mailbox is empty, and returns as soon as at least one message is there.
      * Returns an empty list when the wait runs out.
      */
-    receiveMessages(recipient: string, max: number, timeoutMs?: Int64): Promise<Message[]>;
+    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, leaseMs?: Int64): Promise<Message[]>;
 
     /**
      * Takes up to max messages, oldest first. Waits like receiveMessage when the
      * mailbox is empty, and returns as soon as at least one message is there.
      * Returns an empty list when the wait runs out.
      */
-    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
+    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, leaseMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
+
+    /**
+     * Removes leased messages for good. Returns how many of the ids were out on lease (others are ignored).
+     */
+    ack(ids: Int64[]): Promise<number>;
+
+    /**
+     * Removes leased messages for good. Returns how many of the ids were out on lease (others are ignored).
+     */
+    ack(ids: Int64[], callback?: (error: ttypes.BusException, response: number)=>void): void;
+
+    /**
+     * Ends leases at once: the messages go back to the head of their mailboxes, or to the dead-letter
+     * mailbox once delivered the daemon's maximum number of times. Returns how many were out on lease.
+     */
+    nack(ids: Int64[]): Promise<number>;
+
+    /**
+     * Ends leases at once: the messages go back to the head of their mailboxes, or to the dead-letter
+     * mailbox once delivered the daemon's maximum number of times. Returns how many were out on lease.
+     */
+    nack(ids: Int64[], callback?: (error: ttypes.BusException, response: number)=>void): void;
 
     /**
      * Puts messages back at the head of their mailboxes, in the given order, so
@@ -126,6 +157,20 @@ declare class Client {
     purgeMailbox(name: string, callback?: (error: ttypes.BusException, response: Int64)=>void): void;
 
     /**
+     * Makes this connection a provider of the named service: the daemon then sends it the calls that clients
+     * make to that service (TMultiplexedProtocol with the service name), as plain calls without the prefix,
+     * and relays its replies. Several connections may provide one service; calls are shared among them.
+     */
+    registerService(name: string): Promise<void>;
+
+    /**
+     * Makes this connection a provider of the named service: the daemon then sends it the calls that clients
+     * make to that service (TMultiplexedProtocol with the service name), as plain calls without the prefix,
+     * and relays its replies. Several connections may provide one service; calls are shared among them.
+     */
+    registerService(name: string, callback?: (error: ttypes.BusException, response: void)=>void): void;
+
+    /**
      * Returns the daemon's version. Cheap: use it as a liveness check.
      */
     ping(): Promise<string>;
@@ -160,11 +205,14 @@ declare class Processor {
     process_sendMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_ack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_nack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_returnMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_cancel(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_listMailboxes(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_mailboxStats(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_purgeMailbox(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_registerService(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_ping(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_status(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_shutdown(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

@@ -140,12 +140,16 @@ const MessageService_receiveMessage_args = class {
   constructor(args) {
     this.recipient = null;
     this.timeoutMs = new Int64(0);
+    this.leaseMs = new Int64(0);
     if (args) {
       if (args.recipient !== undefined && args.recipient !== null) {
         this.recipient = args.recipient;
       }
       if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
         this.timeoutMs = args.timeoutMs;
+      }
+      if (args.leaseMs !== undefined && args.leaseMs !== null) {
+        this.leaseMs = args.leaseMs;
       }
     }
   }
@@ -174,6 +178,13 @@ const MessageService_receiveMessage_args = class {
           input.skip(ftype);
         }
         break;
+        case 3:
+        if (ftype == Thrift.Type.I64) {
+          this.leaseMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -193,6 +204,11 @@ const MessageService_receiveMessage_args = class {
     if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
       output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 2);
       output.writeI64(this.timeoutMs);
+      output.writeFieldEnd();
+    }
+    if (this.leaseMs !== null && this.leaseMs !== undefined) {
+      output.writeFieldBegin('leaseMs', Thrift.Type.I64, 3);
+      output.writeI64(this.leaseMs);
       output.writeFieldEnd();
     }
     output.writeFieldStop();
@@ -277,6 +293,7 @@ const MessageService_receiveMessages_args = class {
     this.recipient = null;
     this.max = null;
     this.timeoutMs = new Int64(0);
+    this.leaseMs = new Int64(0);
     if (args) {
       if (args.recipient !== undefined && args.recipient !== null) {
         this.recipient = args.recipient;
@@ -286,6 +303,9 @@ const MessageService_receiveMessages_args = class {
       }
       if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
         this.timeoutMs = args.timeoutMs;
+      }
+      if (args.leaseMs !== undefined && args.leaseMs !== null) {
+        this.leaseMs = args.leaseMs;
       }
     }
   }
@@ -321,6 +341,13 @@ const MessageService_receiveMessages_args = class {
           input.skip(ftype);
         }
         break;
+        case 4:
+        if (ftype == Thrift.Type.I64) {
+          this.leaseMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -345,6 +372,11 @@ const MessageService_receiveMessages_args = class {
     if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
       output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 3);
       output.writeI64(this.timeoutMs);
+      output.writeFieldEnd();
+    }
+    if (this.leaseMs !== null && this.leaseMs !== undefined) {
+      output.writeFieldBegin('leaseMs', Thrift.Type.I64, 4);
+      output.writeI64(this.leaseMs);
       output.writeFieldEnd();
     }
     output.writeFieldStop();
@@ -384,13 +416,13 @@ const MessageService_receiveMessages_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp313 = input.readListBegin();
-          const _size12 = _rtmp313.size || 0;
-          for (let _i14 = 0; _i14 < _size12; ++_i14) {
-            let elem15 = null;
-            elem15 = new ttypes.Message();
-            elem15.read(input);
-            this.success.push(elem15);
+          const _rtmp333 = input.readListBegin();
+          const _size32 = _rtmp333.size || 0;
+          for (let _i34 = 0; _i34 < _size32; ++_i34) {
+            let elem35 = null;
+            elem35 = new ttypes.Message();
+            elem35.read(input);
+            this.success.push(elem35);
           }
           input.readListEnd();
         } else {
@@ -419,13 +451,287 @@ const MessageService_receiveMessages_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter16 in this.success) {
-        if (this.success.hasOwnProperty(iter16)) {
-          iter16 = this.success[iter16];
-          iter16.write(output);
+      for (let iter36 in this.success) {
+        if (this.success.hasOwnProperty(iter36)) {
+          iter36 = this.success[iter36];
+          iter36.write(output);
         }
       }
       output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_ack_args = class {
+  constructor(args) {
+    this.ids = null;
+    if (args) {
+      if (args.ids !== undefined && args.ids !== null) {
+        this.ids = Thrift.copyList(args.ids, [null]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.LIST) {
+          this.ids = [];
+          const _rtmp338 = input.readListBegin();
+          const _size37 = _rtmp338.size || 0;
+          for (let _i39 = 0; _i39 < _size37; ++_i39) {
+            let elem40 = null;
+            elem40 = input.readI64();
+            this.ids.push(elem40);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_ack_args');
+    if (this.ids !== null && this.ids !== undefined) {
+      output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
+      output.writeListBegin(Thrift.Type.I64, this.ids.length);
+      for (let iter41 in this.ids) {
+        if (this.ids.hasOwnProperty(iter41)) {
+          iter41 = this.ids[iter41];
+          output.writeI64(iter41);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_ack_result = class {
+  constructor(args) {
+    this.success = null;
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = args.success;
+      }
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.I32) {
+          this.success = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_ack_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.I32, 0);
+      output.writeI32(this.success);
+      output.writeFieldEnd();
+    }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_nack_args = class {
+  constructor(args) {
+    this.ids = null;
+    if (args) {
+      if (args.ids !== undefined && args.ids !== null) {
+        this.ids = Thrift.copyList(args.ids, [null]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.LIST) {
+          this.ids = [];
+          const _rtmp343 = input.readListBegin();
+          const _size42 = _rtmp343.size || 0;
+          for (let _i44 = 0; _i44 < _size42; ++_i44) {
+            let elem45 = null;
+            elem45 = input.readI64();
+            this.ids.push(elem45);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_nack_args');
+    if (this.ids !== null && this.ids !== undefined) {
+      output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
+      output.writeListBegin(Thrift.Type.I64, this.ids.length);
+      for (let iter46 in this.ids) {
+        if (this.ids.hasOwnProperty(iter46)) {
+          iter46 = this.ids[iter46];
+          output.writeI64(iter46);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_nack_result = class {
+  constructor(args) {
+    this.success = null;
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = args.success;
+      }
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.I32) {
+          this.success = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_nack_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.I32, 0);
+      output.writeI32(this.success);
       output.writeFieldEnd();
     }
     if (this.error !== null && this.error !== undefined) {
@@ -462,13 +768,13 @@ const MessageService_returnMessages_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.messages = [];
-          const _rtmp318 = input.readListBegin();
-          const _size17 = _rtmp318.size || 0;
-          for (let _i19 = 0; _i19 < _size17; ++_i19) {
-            let elem20 = null;
-            elem20 = new ttypes.Message();
-            elem20.read(input);
-            this.messages.push(elem20);
+          const _rtmp348 = input.readListBegin();
+          const _size47 = _rtmp348.size || 0;
+          for (let _i49 = 0; _i49 < _size47; ++_i49) {
+            let elem50 = null;
+            elem50 = new ttypes.Message();
+            elem50.read(input);
+            this.messages.push(elem50);
           }
           input.readListEnd();
         } else {
@@ -492,10 +798,10 @@ const MessageService_returnMessages_args = class {
     if (this.messages !== null && this.messages !== undefined) {
       output.writeFieldBegin('messages', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.STRUCT, this.messages.length);
-      for (let iter21 in this.messages) {
-        if (this.messages.hasOwnProperty(iter21)) {
-          iter21 = this.messages[iter21];
-          iter21.write(output);
+      for (let iter51 in this.messages) {
+        if (this.messages.hasOwnProperty(iter51)) {
+          iter51 = this.messages[iter51];
+          iter51.write(output);
         }
       }
       output.writeListEnd();
@@ -731,13 +1037,13 @@ const MessageService_listMailboxes_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp323 = input.readListBegin();
-          const _size22 = _rtmp323.size || 0;
-          for (let _i24 = 0; _i24 < _size22; ++_i24) {
-            let elem25 = null;
-            elem25 = new ttypes.MailboxInfo();
-            elem25.read(input);
-            this.success.push(elem25);
+          const _rtmp353 = input.readListBegin();
+          const _size52 = _rtmp353.size || 0;
+          for (let _i54 = 0; _i54 < _size52; ++_i54) {
+            let elem55 = null;
+            elem55 = new ttypes.MailboxInfo();
+            elem55.read(input);
+            this.success.push(elem55);
           }
           input.readListEnd();
         } else {
@@ -761,10 +1067,10 @@ const MessageService_listMailboxes_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter26 in this.success) {
-        if (this.success.hasOwnProperty(iter26)) {
-          iter26 = this.success[iter26];
-          iter26.write(output);
+      for (let iter56 in this.success) {
+        if (this.success.hasOwnProperty(iter56)) {
+          iter56 = this.success[iter56];
+          iter56.write(output);
         }
       }
       output.writeListEnd();
@@ -1010,6 +1316,115 @@ const MessageService_purgeMailbox_result = class {
       output.writeI64(this.success);
       output.writeFieldEnd();
     }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_registerService_args = class {
+  constructor(args) {
+    this.name = null;
+    if (args) {
+      if (args.name !== undefined && args.name !== null) {
+        this.name = args.name;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_registerService_args');
+    if (this.name !== null && this.name !== undefined) {
+      output.writeFieldBegin('name', Thrift.Type.STRING, 1);
+      output.writeString(this.name);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_registerService_result = class {
+  constructor(args) {
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_registerService_result');
     if (this.error !== null && this.error !== undefined) {
       output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
       this.error.write(output);
@@ -1298,22 +1713,23 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('sendMessage failed: unknown result');
   }
 
-  receiveMessage (recipient, timeoutMs) {
+  receiveMessage (recipient, timeoutMs, leaseMs) {
     this._seqid = this.new_seqid();
     const self = this;
     return new Promise((resolve, reject) => {
       self._reqs[self.seqid()] = (error, result) => {
         return error ? reject(error) : resolve(result);
       };
-      self.send_receiveMessage(recipient, timeoutMs);
+      self.send_receiveMessage(recipient, timeoutMs, leaseMs);
     });
   }
 
-  send_receiveMessage (recipient, timeoutMs) {
+  send_receiveMessage (recipient, timeoutMs, leaseMs) {
     const output = new this.pClass(this.output);
     const params = {
       recipient: recipient,
-      timeoutMs: timeoutMs
+      timeoutMs: timeoutMs,
+      leaseMs: leaseMs
     };
     const args = new MessageService_receiveMessage_args(params);
     try {
@@ -1353,23 +1769,24 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('receiveMessage failed: unknown result');
   }
 
-  receiveMessages (recipient, max, timeoutMs) {
+  receiveMessages (recipient, max, timeoutMs, leaseMs) {
     this._seqid = this.new_seqid();
     const self = this;
     return new Promise((resolve, reject) => {
       self._reqs[self.seqid()] = (error, result) => {
         return error ? reject(error) : resolve(result);
       };
-      self.send_receiveMessages(recipient, max, timeoutMs);
+      self.send_receiveMessages(recipient, max, timeoutMs, leaseMs);
     });
   }
 
-  send_receiveMessages (recipient, max, timeoutMs) {
+  send_receiveMessages (recipient, max, timeoutMs, leaseMs) {
     const output = new this.pClass(this.output);
     const params = {
       recipient: recipient,
       max: max,
-      timeoutMs: timeoutMs
+      timeoutMs: timeoutMs,
+      leaseMs: leaseMs
     };
     const args = new MessageService_receiveMessages_args(params);
     try {
@@ -1407,6 +1824,114 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
       return callback(null, result.success);
     }
     return callback('receiveMessages failed: unknown result');
+  }
+
+  ack (ids) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_ack(ids);
+    });
+  }
+
+  send_ack (ids) {
+    const output = new this.pClass(this.output);
+    const params = {
+      ids: ids
+    };
+    const args = new MessageService_ack_args(params);
+    try {
+      output.writeMessageBegin('ack', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_ack (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_ack_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('ack failed: unknown result');
+  }
+
+  nack (ids) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_nack(ids);
+    });
+  }
+
+  send_nack (ids) {
+    const output = new this.pClass(this.output);
+    const params = {
+      ids: ids
+    };
+    const args = new MessageService_nack_args(params);
+    try {
+      output.writeMessageBegin('nack', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_nack (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_nack_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('nack failed: unknown result');
   }
 
   returnMessages (messages) {
@@ -1670,6 +2195,57 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('purgeMailbox failed: unknown result');
   }
 
+  registerService (name) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_registerService(name);
+    });
+  }
+
+  send_registerService (name) {
+    const output = new this.pClass(this.output);
+    const params = {
+      name: name
+    };
+    const args = new MessageService_registerService_args(params);
+    try {
+      output.writeMessageBegin('registerService', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_registerService (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_registerService_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    callback(null);
+  }
+
   ping () {
     this._seqid = this.new_seqid();
     const self = this;
@@ -1875,10 +2451,11 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
     const args = new MessageService_receiveMessage_args();
     args.read(input);
     input.readMessageEnd();
-    if (this._handler.receiveMessage.length === 2) {
+    if (this._handler.receiveMessage.length === 3) {
       Promise.resolve(this._handler.receiveMessage.bind(this._handler)(
         args.recipient,
-        args.timeoutMs
+        args.timeoutMs,
+        args.leaseMs
       )).then(result => {
         const result_obj = new MessageService_receiveMessage_result({success: result});
         output.writeMessageBegin("receiveMessage", Thrift.MessageType.REPLY, seqid);
@@ -1899,7 +2476,7 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         output.flush();
       });
     } else {
-      this._handler.receiveMessage(args.recipient, args.timeoutMs, (err, result) => {
+      this._handler.receiveMessage(args.recipient, args.timeoutMs, args.leaseMs, (err, result) => {
         let result_obj;
         if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
           result_obj = new MessageService_receiveMessage_result((err !== null || typeof err === 'undefined') ? err : {success: result});
@@ -1918,11 +2495,12 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
     const args = new MessageService_receiveMessages_args();
     args.read(input);
     input.readMessageEnd();
-    if (this._handler.receiveMessages.length === 3) {
+    if (this._handler.receiveMessages.length === 4) {
       Promise.resolve(this._handler.receiveMessages.bind(this._handler)(
         args.recipient,
         args.max,
-        args.timeoutMs
+        args.timeoutMs,
+        args.leaseMs
       )).then(result => {
         const result_obj = new MessageService_receiveMessages_result({success: result});
         output.writeMessageBegin("receiveMessages", Thrift.MessageType.REPLY, seqid);
@@ -1943,7 +2521,7 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         output.flush();
       });
     } else {
-      this._handler.receiveMessages(args.recipient, args.max, args.timeoutMs, (err, result) => {
+      this._handler.receiveMessages(args.recipient, args.max, args.timeoutMs, args.leaseMs, (err, result) => {
         let result_obj;
         if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
           result_obj = new MessageService_receiveMessages_result((err !== null || typeof err === 'undefined') ? err : {success: result});
@@ -1951,6 +2529,90 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("receiveMessages", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_ack (seqid, input, output) {
+    const args = new MessageService_ack_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.ack.length === 1) {
+      Promise.resolve(this._handler.ack.bind(this._handler)(
+        args.ids
+      )).then(result => {
+        const result_obj = new MessageService_ack_result({success: result});
+        output.writeMessageBegin("ack", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_ack_result(err);
+          output.writeMessageBegin("ack", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("ack", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.ack(args.ids, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_ack_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("ack", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("ack", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_nack (seqid, input, output) {
+    const args = new MessageService_nack_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.nack.length === 1) {
+      Promise.resolve(this._handler.nack.bind(this._handler)(
+        args.ids
+      )).then(result => {
+        const result_obj = new MessageService_nack_result({success: result});
+        output.writeMessageBegin("nack", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_nack_result(err);
+          output.writeMessageBegin("nack", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("nack", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.nack(args.ids, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_nack_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("nack", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("nack", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();
@@ -2150,6 +2812,48 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("purgeMailbox", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_registerService (seqid, input, output) {
+    const args = new MessageService_registerService_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.registerService.length === 1) {
+      Promise.resolve(this._handler.registerService.bind(this._handler)(
+        args.name
+      )).then(result => {
+        const result_obj = new MessageService_registerService_result({success: result});
+        output.writeMessageBegin("registerService", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_registerService_result(err);
+          output.writeMessageBegin("registerService", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("registerService", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.registerService(args.name, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_registerService_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("registerService", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("registerService", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();

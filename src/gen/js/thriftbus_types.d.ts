@@ -25,6 +25,10 @@ declare enum ErrorCode {
   NO_DAEMON = 10,
   PROTOCOL_ERROR = 11,
   INTERNAL = 12,
+  NO_RESPONDERS = 13,
+  PROVIDER_FAILED = 14,
+  NOT_FOUND = 15,
+  ACTIVATION_FAILED = 16,
 }
 
 /**
@@ -50,8 +54,11 @@ declare class Message {
     public sentAtMs?: Int64;
     public body?: Buffer;
     public headers?: { [k: string]: string; };
+    public ttlMs?: Int64;
+    public deliveryCount?: number;
+    public topic?: string;
 
-      constructor(args?: { sender: string; recipient: string; content: string; id?: Int64; sentAtMs?: Int64; body?: Buffer; headers?: { [k: string]: string; }; });
+      constructor(args?: { sender: string; recipient: string; content: string; id?: Int64; sentAtMs?: Int64; body?: Buffer; headers?: { [k: string]: string; }; ttlMs?: Int64; deliveryCount?: number; topic?: string; });
   }
 
 declare class MailboxInfo {
@@ -59,8 +66,54 @@ declare class MailboxInfo {
     public depth: Int64;
     public bytes: Int64;
     public waiters: number;
+    public leased: Int64;
+    public expired: Int64;
+    public deadLettered: Int64;
 
-      constructor(args?: { name: string; depth: Int64; bytes: Int64; waiters: number; });
+      constructor(args?: { name: string; depth: Int64; bytes: Int64; waiters: number; leased: Int64; expired: Int64; deadLettered: Int64; });
+  }
+
+/**
+ * A subscription to a topic pattern (PubSub).
+ */
+declare class SubscriptionInfo {
+    public id: Int64;
+    public pattern: string;
+    public durableName: string;
+    public queued: Int64;
+    public dropped: Int64;
+    public delivered: Int64;
+    public maxQueued: number;
+    public attached: boolean;
+
+      constructor(args?: { id: Int64; pattern: string; durableName: string; queued: Int64; dropped: Int64; delivered: Int64; maxQueued: number; attached: boolean; });
+  }
+
+/**
+ * A service hosted by provider processes through the daemon.
+ */
+declare class ServiceInfo {
+    public name: string;
+    public providers: number;
+    public calls: Int64;
+    public inFlight: number;
+    public failures: Int64;
+
+      constructor(args?: { name: string; providers: number; calls: Int64; inFlight: number; failures: Int64; });
+  }
+
+/**
+ * A helper process that the daemon starts on demand for a service (activation).
+ */
+declare class HelperInfo {
+    public serviceName: string;
+    public command: string[];
+    public pid: number;
+    public state: string;
+    public restarts: number;
+    public lastError: string;
+
+      constructor(args?: { serviceName: string; command: string[]; pid: number; state: string; restarts: number; lastError: string; });
   }
 
 declare class DaemonStatus {
@@ -72,6 +125,10 @@ declare class DaemonStatus {
     public connections: number;
     public mailboxes: MailboxInfo[];
     public stateDir: string;
+    public durability: string;
+    public services: ServiceInfo[];
+    public helpers: HelperInfo[];
+    public subscriptions: SubscriptionInfo[];
 
-      constructor(args?: { pid: number; version: string; endpoint: string; startedAtMs: Int64; uptimeMs: Int64; connections: number; mailboxes: MailboxInfo[]; stateDir: string; });
+      constructor(args?: { pid: number; version: string; endpoint: string; startedAtMs: Int64; uptimeMs: Int64; connections: number; mailboxes: MailboxInfo[]; stateDir: string; durability: string; services: ServiceInfo[]; helpers: HelperInfo[]; subscriptions: SubscriptionInfo[]; });
   }

@@ -35,7 +35,15 @@ ttypes.ErrorCode = {
   '11' : 'PROTOCOL_ERROR',
   'PROTOCOL_ERROR' : 11,
   '12' : 'INTERNAL',
-  'INTERNAL' : 12
+  'INTERNAL' : 12,
+  '13' : 'NO_RESPONDERS',
+  'NO_RESPONDERS' : 13,
+  '14' : 'PROVIDER_FAILED',
+  'PROVIDER_FAILED' : 14,
+  '15' : 'NOT_FOUND',
+  'NOT_FOUND' : 15,
+  '16' : 'ACTIVATION_FAILED',
+  'ACTIVATION_FAILED' : 16
 };
 const BusException = module.exports.BusException = class extends Thrift.TException {
   constructor(args) {
@@ -113,6 +121,9 @@ const Message = module.exports.Message = class {
     this.sentAtMs = null;
     this.body = null;
     this.headers = null;
+    this.ttlMs = null;
+    this.deliveryCount = null;
+    this.topic = null;
     if (args) {
       if (args.sender !== undefined && args.sender !== null) {
         this.sender = args.sender;
@@ -134,6 +145,15 @@ const Message = module.exports.Message = class {
       }
       if (args.headers !== undefined && args.headers !== null) {
         this.headers = Thrift.copyMap(args.headers, [null]);
+      }
+      if (args.ttlMs !== undefined && args.ttlMs !== null) {
+        this.ttlMs = args.ttlMs;
+      }
+      if (args.deliveryCount !== undefined && args.deliveryCount !== null) {
+        this.deliveryCount = args.deliveryCount;
+      }
+      if (args.topic !== undefined && args.topic !== null) {
+        this.topic = args.topic;
       }
     }
   }
@@ -207,6 +227,27 @@ const Message = module.exports.Message = class {
           input.skip(ftype);
         }
         break;
+        case 8:
+        if (ftype == Thrift.Type.I64) {
+          this.ttlMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 9:
+        if (ftype == Thrift.Type.I32) {
+          this.deliveryCount = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 10:
+        if (ftype == Thrift.Type.STRING) {
+          this.topic = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -261,6 +302,21 @@ const Message = module.exports.Message = class {
       output.writeMapEnd();
       output.writeFieldEnd();
     }
+    if (this.ttlMs !== null && this.ttlMs !== undefined) {
+      output.writeFieldBegin('ttlMs', Thrift.Type.I64, 8);
+      output.writeI64(this.ttlMs);
+      output.writeFieldEnd();
+    }
+    if (this.deliveryCount !== null && this.deliveryCount !== undefined) {
+      output.writeFieldBegin('deliveryCount', Thrift.Type.I32, 9);
+      output.writeI32(this.deliveryCount);
+      output.writeFieldEnd();
+    }
+    if (this.topic !== null && this.topic !== undefined) {
+      output.writeFieldBegin('topic', Thrift.Type.STRING, 10);
+      output.writeString(this.topic);
+      output.writeFieldEnd();
+    }
     output.writeFieldStop();
     output.writeStructEnd();
     return;
@@ -273,6 +329,9 @@ const MailboxInfo = module.exports.MailboxInfo = class {
     this.depth = null;
     this.bytes = null;
     this.waiters = null;
+    this.leased = null;
+    this.expired = null;
+    this.deadLettered = null;
     if (args) {
       if (args.name !== undefined && args.name !== null) {
         this.name = args.name;
@@ -285,6 +344,15 @@ const MailboxInfo = module.exports.MailboxInfo = class {
       }
       if (args.waiters !== undefined && args.waiters !== null) {
         this.waiters = args.waiters;
+      }
+      if (args.leased !== undefined && args.leased !== null) {
+        this.leased = args.leased;
+      }
+      if (args.expired !== undefined && args.expired !== null) {
+        this.expired = args.expired;
+      }
+      if (args.deadLettered !== undefined && args.deadLettered !== null) {
+        this.deadLettered = args.deadLettered;
       }
     }
   }
@@ -327,6 +395,27 @@ const MailboxInfo = module.exports.MailboxInfo = class {
           input.skip(ftype);
         }
         break;
+        case 5:
+        if (ftype == Thrift.Type.I64) {
+          this.leased = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 6:
+        if (ftype == Thrift.Type.I64) {
+          this.expired = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 7:
+        if (ftype == Thrift.Type.I64) {
+          this.deadLettered = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -358,6 +447,439 @@ const MailboxInfo = module.exports.MailboxInfo = class {
       output.writeI32(this.waiters);
       output.writeFieldEnd();
     }
+    if (this.leased !== null && this.leased !== undefined) {
+      output.writeFieldBegin('leased', Thrift.Type.I64, 5);
+      output.writeI64(this.leased);
+      output.writeFieldEnd();
+    }
+    if (this.expired !== null && this.expired !== undefined) {
+      output.writeFieldBegin('expired', Thrift.Type.I64, 6);
+      output.writeI64(this.expired);
+      output.writeFieldEnd();
+    }
+    if (this.deadLettered !== null && this.deadLettered !== undefined) {
+      output.writeFieldBegin('deadLettered', Thrift.Type.I64, 7);
+      output.writeI64(this.deadLettered);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const SubscriptionInfo = module.exports.SubscriptionInfo = class {
+  constructor(args) {
+    this.id = null;
+    this.pattern = null;
+    this.durableName = null;
+    this.queued = null;
+    this.dropped = null;
+    this.delivered = null;
+    this.maxQueued = null;
+    this.attached = null;
+    if (args) {
+      if (args.id !== undefined && args.id !== null) {
+        this.id = args.id;
+      }
+      if (args.pattern !== undefined && args.pattern !== null) {
+        this.pattern = args.pattern;
+      }
+      if (args.durableName !== undefined && args.durableName !== null) {
+        this.durableName = args.durableName;
+      }
+      if (args.queued !== undefined && args.queued !== null) {
+        this.queued = args.queued;
+      }
+      if (args.dropped !== undefined && args.dropped !== null) {
+        this.dropped = args.dropped;
+      }
+      if (args.delivered !== undefined && args.delivered !== null) {
+        this.delivered = args.delivered;
+      }
+      if (args.maxQueued !== undefined && args.maxQueued !== null) {
+        this.maxQueued = args.maxQueued;
+      }
+      if (args.attached !== undefined && args.attached !== null) {
+        this.attached = args.attached;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.I64) {
+          this.id = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.STRING) {
+          this.pattern = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.STRING) {
+          this.durableName = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 4:
+        if (ftype == Thrift.Type.I64) {
+          this.queued = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 5:
+        if (ftype == Thrift.Type.I64) {
+          this.dropped = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 6:
+        if (ftype == Thrift.Type.I64) {
+          this.delivered = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 7:
+        if (ftype == Thrift.Type.I32) {
+          this.maxQueued = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 8:
+        if (ftype == Thrift.Type.BOOL) {
+          this.attached = input.readBool();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('SubscriptionInfo');
+    if (this.id !== null && this.id !== undefined) {
+      output.writeFieldBegin('id', Thrift.Type.I64, 1);
+      output.writeI64(this.id);
+      output.writeFieldEnd();
+    }
+    if (this.pattern !== null && this.pattern !== undefined) {
+      output.writeFieldBegin('pattern', Thrift.Type.STRING, 2);
+      output.writeString(this.pattern);
+      output.writeFieldEnd();
+    }
+    if (this.durableName !== null && this.durableName !== undefined) {
+      output.writeFieldBegin('durableName', Thrift.Type.STRING, 3);
+      output.writeString(this.durableName);
+      output.writeFieldEnd();
+    }
+    if (this.queued !== null && this.queued !== undefined) {
+      output.writeFieldBegin('queued', Thrift.Type.I64, 4);
+      output.writeI64(this.queued);
+      output.writeFieldEnd();
+    }
+    if (this.dropped !== null && this.dropped !== undefined) {
+      output.writeFieldBegin('dropped', Thrift.Type.I64, 5);
+      output.writeI64(this.dropped);
+      output.writeFieldEnd();
+    }
+    if (this.delivered !== null && this.delivered !== undefined) {
+      output.writeFieldBegin('delivered', Thrift.Type.I64, 6);
+      output.writeI64(this.delivered);
+      output.writeFieldEnd();
+    }
+    if (this.maxQueued !== null && this.maxQueued !== undefined) {
+      output.writeFieldBegin('maxQueued', Thrift.Type.I32, 7);
+      output.writeI32(this.maxQueued);
+      output.writeFieldEnd();
+    }
+    if (this.attached !== null && this.attached !== undefined) {
+      output.writeFieldBegin('attached', Thrift.Type.BOOL, 8);
+      output.writeBool(this.attached);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const ServiceInfo = module.exports.ServiceInfo = class {
+  constructor(args) {
+    this.name = null;
+    this.providers = null;
+    this.calls = null;
+    this.inFlight = null;
+    this.failures = null;
+    if (args) {
+      if (args.name !== undefined && args.name !== null) {
+        this.name = args.name;
+      }
+      if (args.providers !== undefined && args.providers !== null) {
+        this.providers = args.providers;
+      }
+      if (args.calls !== undefined && args.calls !== null) {
+        this.calls = args.calls;
+      }
+      if (args.inFlight !== undefined && args.inFlight !== null) {
+        this.inFlight = args.inFlight;
+      }
+      if (args.failures !== undefined && args.failures !== null) {
+        this.failures = args.failures;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.name = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I32) {
+          this.providers = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.I64) {
+          this.calls = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 4:
+        if (ftype == Thrift.Type.I32) {
+          this.inFlight = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 5:
+        if (ftype == Thrift.Type.I64) {
+          this.failures = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('ServiceInfo');
+    if (this.name !== null && this.name !== undefined) {
+      output.writeFieldBegin('name', Thrift.Type.STRING, 1);
+      output.writeString(this.name);
+      output.writeFieldEnd();
+    }
+    if (this.providers !== null && this.providers !== undefined) {
+      output.writeFieldBegin('providers', Thrift.Type.I32, 2);
+      output.writeI32(this.providers);
+      output.writeFieldEnd();
+    }
+    if (this.calls !== null && this.calls !== undefined) {
+      output.writeFieldBegin('calls', Thrift.Type.I64, 3);
+      output.writeI64(this.calls);
+      output.writeFieldEnd();
+    }
+    if (this.inFlight !== null && this.inFlight !== undefined) {
+      output.writeFieldBegin('inFlight', Thrift.Type.I32, 4);
+      output.writeI32(this.inFlight);
+      output.writeFieldEnd();
+    }
+    if (this.failures !== null && this.failures !== undefined) {
+      output.writeFieldBegin('failures', Thrift.Type.I64, 5);
+      output.writeI64(this.failures);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const HelperInfo = module.exports.HelperInfo = class {
+  constructor(args) {
+    this.serviceName = null;
+    this.command = null;
+    this.pid = null;
+    this.state = null;
+    this.restarts = null;
+    this.lastError = null;
+    if (args) {
+      if (args.serviceName !== undefined && args.serviceName !== null) {
+        this.serviceName = args.serviceName;
+      }
+      if (args.command !== undefined && args.command !== null) {
+        this.command = Thrift.copyList(args.command, [null]);
+      }
+      if (args.pid !== undefined && args.pid !== null) {
+        this.pid = args.pid;
+      }
+      if (args.state !== undefined && args.state !== null) {
+        this.state = args.state;
+      }
+      if (args.restarts !== undefined && args.restarts !== null) {
+        this.restarts = args.restarts;
+      }
+      if (args.lastError !== undefined && args.lastError !== null) {
+        this.lastError = args.lastError;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.serviceName = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.LIST) {
+          this.command = [];
+          const _rtmp38 = input.readListBegin();
+          const _size7 = _rtmp38.size || 0;
+          for (let _i9 = 0; _i9 < _size7; ++_i9) {
+            let elem10 = null;
+            elem10 = input.readString();
+            this.command.push(elem10);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.I32) {
+          this.pid = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 4:
+        if (ftype == Thrift.Type.STRING) {
+          this.state = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 5:
+        if (ftype == Thrift.Type.I32) {
+          this.restarts = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 6:
+        if (ftype == Thrift.Type.STRING) {
+          this.lastError = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('HelperInfo');
+    if (this.serviceName !== null && this.serviceName !== undefined) {
+      output.writeFieldBegin('serviceName', Thrift.Type.STRING, 1);
+      output.writeString(this.serviceName);
+      output.writeFieldEnd();
+    }
+    if (this.command !== null && this.command !== undefined) {
+      output.writeFieldBegin('command', Thrift.Type.LIST, 2);
+      output.writeListBegin(Thrift.Type.STRING, this.command.length);
+      for (let iter11 in this.command) {
+        if (this.command.hasOwnProperty(iter11)) {
+          iter11 = this.command[iter11];
+          output.writeString(iter11);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.pid !== null && this.pid !== undefined) {
+      output.writeFieldBegin('pid', Thrift.Type.I32, 3);
+      output.writeI32(this.pid);
+      output.writeFieldEnd();
+    }
+    if (this.state !== null && this.state !== undefined) {
+      output.writeFieldBegin('state', Thrift.Type.STRING, 4);
+      output.writeString(this.state);
+      output.writeFieldEnd();
+    }
+    if (this.restarts !== null && this.restarts !== undefined) {
+      output.writeFieldBegin('restarts', Thrift.Type.I32, 5);
+      output.writeI32(this.restarts);
+      output.writeFieldEnd();
+    }
+    if (this.lastError !== null && this.lastError !== undefined) {
+      output.writeFieldBegin('lastError', Thrift.Type.STRING, 6);
+      output.writeString(this.lastError);
+      output.writeFieldEnd();
+    }
     output.writeFieldStop();
     output.writeStructEnd();
     return;
@@ -374,6 +896,10 @@ const DaemonStatus = module.exports.DaemonStatus = class {
     this.connections = null;
     this.mailboxes = null;
     this.stateDir = null;
+    this.durability = null;
+    this.services = null;
+    this.helpers = null;
+    this.subscriptions = null;
     if (args) {
       if (args.pid !== undefined && args.pid !== null) {
         this.pid = args.pid;
@@ -398,6 +924,18 @@ const DaemonStatus = module.exports.DaemonStatus = class {
       }
       if (args.stateDir !== undefined && args.stateDir !== null) {
         this.stateDir = args.stateDir;
+      }
+      if (args.durability !== undefined && args.durability !== null) {
+        this.durability = args.durability;
+      }
+      if (args.services !== undefined && args.services !== null) {
+        this.services = Thrift.copyList(args.services, [ttypes.ServiceInfo]);
+      }
+      if (args.helpers !== undefined && args.helpers !== null) {
+        this.helpers = Thrift.copyList(args.helpers, [ttypes.HelperInfo]);
+      }
+      if (args.subscriptions !== undefined && args.subscriptions !== null) {
+        this.subscriptions = Thrift.copyList(args.subscriptions, [ttypes.SubscriptionInfo]);
       }
     }
   }
@@ -457,13 +995,13 @@ const DaemonStatus = module.exports.DaemonStatus = class {
         case 7:
         if (ftype == Thrift.Type.LIST) {
           this.mailboxes = [];
-          const _rtmp38 = input.readListBegin();
-          const _size7 = _rtmp38.size || 0;
-          for (let _i9 = 0; _i9 < _size7; ++_i9) {
-            let elem10 = null;
-            elem10 = new ttypes.MailboxInfo();
-            elem10.read(input);
-            this.mailboxes.push(elem10);
+          const _rtmp313 = input.readListBegin();
+          const _size12 = _rtmp313.size || 0;
+          for (let _i14 = 0; _i14 < _size12; ++_i14) {
+            let elem15 = null;
+            elem15 = new ttypes.MailboxInfo();
+            elem15.read(input);
+            this.mailboxes.push(elem15);
           }
           input.readListEnd();
         } else {
@@ -473,6 +1011,61 @@ const DaemonStatus = module.exports.DaemonStatus = class {
         case 8:
         if (ftype == Thrift.Type.STRING) {
           this.stateDir = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 9:
+        if (ftype == Thrift.Type.STRING) {
+          this.durability = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 10:
+        if (ftype == Thrift.Type.LIST) {
+          this.services = [];
+          const _rtmp317 = input.readListBegin();
+          const _size16 = _rtmp317.size || 0;
+          for (let _i18 = 0; _i18 < _size16; ++_i18) {
+            let elem19 = null;
+            elem19 = new ttypes.ServiceInfo();
+            elem19.read(input);
+            this.services.push(elem19);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 11:
+        if (ftype == Thrift.Type.LIST) {
+          this.helpers = [];
+          const _rtmp321 = input.readListBegin();
+          const _size20 = _rtmp321.size || 0;
+          for (let _i22 = 0; _i22 < _size20; ++_i22) {
+            let elem23 = null;
+            elem23 = new ttypes.HelperInfo();
+            elem23.read(input);
+            this.helpers.push(elem23);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 12:
+        if (ftype == Thrift.Type.LIST) {
+          this.subscriptions = [];
+          const _rtmp325 = input.readListBegin();
+          const _size24 = _rtmp325.size || 0;
+          for (let _i26 = 0; _i26 < _size24; ++_i26) {
+            let elem27 = null;
+            elem27 = new ttypes.SubscriptionInfo();
+            elem27.read(input);
+            this.subscriptions.push(elem27);
+          }
+          input.readListEnd();
         } else {
           input.skip(ftype);
         }
@@ -521,10 +1114,10 @@ const DaemonStatus = module.exports.DaemonStatus = class {
     if (this.mailboxes !== null && this.mailboxes !== undefined) {
       output.writeFieldBegin('mailboxes', Thrift.Type.LIST, 7);
       output.writeListBegin(Thrift.Type.STRUCT, this.mailboxes.length);
-      for (let iter11 in this.mailboxes) {
-        if (this.mailboxes.hasOwnProperty(iter11)) {
-          iter11 = this.mailboxes[iter11];
-          iter11.write(output);
+      for (let iter28 in this.mailboxes) {
+        if (this.mailboxes.hasOwnProperty(iter28)) {
+          iter28 = this.mailboxes[iter28];
+          iter28.write(output);
         }
       }
       output.writeListEnd();
@@ -533,6 +1126,47 @@ const DaemonStatus = module.exports.DaemonStatus = class {
     if (this.stateDir !== null && this.stateDir !== undefined) {
       output.writeFieldBegin('stateDir', Thrift.Type.STRING, 8);
       output.writeString(this.stateDir);
+      output.writeFieldEnd();
+    }
+    if (this.durability !== null && this.durability !== undefined) {
+      output.writeFieldBegin('durability', Thrift.Type.STRING, 9);
+      output.writeString(this.durability);
+      output.writeFieldEnd();
+    }
+    if (this.services !== null && this.services !== undefined) {
+      output.writeFieldBegin('services', Thrift.Type.LIST, 10);
+      output.writeListBegin(Thrift.Type.STRUCT, this.services.length);
+      for (let iter29 in this.services) {
+        if (this.services.hasOwnProperty(iter29)) {
+          iter29 = this.services[iter29];
+          iter29.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.helpers !== null && this.helpers !== undefined) {
+      output.writeFieldBegin('helpers', Thrift.Type.LIST, 11);
+      output.writeListBegin(Thrift.Type.STRUCT, this.helpers.length);
+      for (let iter30 in this.helpers) {
+        if (this.helpers.hasOwnProperty(iter30)) {
+          iter30 = this.helpers[iter30];
+          iter30.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.subscriptions !== null && this.subscriptions !== undefined) {
+      output.writeFieldBegin('subscriptions', Thrift.Type.LIST, 12);
+      output.writeListBegin(Thrift.Type.STRUCT, this.subscriptions.length);
+      for (let iter31 in this.subscriptions) {
+        if (this.subscriptions.hasOwnProperty(iter31)) {
+          iter31 = this.subscriptions[iter31];
+          iter31.write(output);
+        }
+      }
+      output.writeListEnd();
       output.writeFieldEnd();
     }
     output.writeFieldStop();
