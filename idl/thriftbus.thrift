@@ -181,18 +181,25 @@ service MessageService {
    * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
    * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
    * timeoutMs < 0: waits until a message arrives or the connection closes.
-   * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
-   * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
-   * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
+   * At most once: the message is removed as it is handed out (receiveLeased is the at-least-once way).
    */
-  Message receiveMessage(1: string recipient, 2: i64 timeoutMs = 0, 3: i64 leaseMs = 0) throws (1: BusException error)
+  Message receiveMessage(1: string recipient, 2: i64 timeoutMs = 0) throws (1: BusException error)
 
   /**
    * Takes up to max messages, oldest first. Waits like receiveMessage when the
    * mailbox is empty, and returns as soon as at least one message is there.
    * Returns an empty list when the wait runs out.
    */
-  list<Message> receiveMessages(1: string recipient, 2: i32 max, 3: i64 timeoutMs = 0, 4: i64 leaseMs = 0) throws (1: BusException error)
+  list<Message> receiveMessages(1: string recipient, 2: i32 max, 3: i64 timeoutMs = 0) throws (1: BusException error)
+
+  /**
+   * At least once: takes up to max messages like receiveMessages, but leases them to this connection for
+   * leaseMs instead of removing them. ack(ids) removes them for good; nack(ids), the end of the lease, or the
+   * end of the connection puts them back at the head of their mailbox, with deliveryCount kept, and after the
+   * daemon's maximum number of deliveries moves them to the mailbox "<recipient>.dead-letter".
+   * (A new method rather than a new argument: code generated for Python and others passes every argument.)
+   */
+  list<Message> receiveLeased(1: string recipient, 2: i32 max, 3: i64 timeoutMs, 4: i64 leaseMs) throws (1: BusException error)
 
   /** Removes leased messages for good. Returns how many of the ids were out on lease (others are ignored). */
   i32 ack(1: list<i64> ids) throws (1: BusException error)
@@ -204,10 +211,11 @@ service MessageService {
   i32 nack(1: list<i64> ids) throws (1: BusException error)
 
   /**
-   * Puts messages back at the head of their mailboxes, in the given order, so
-   * they are the next ones received. Used by clients that took messages they
+   * Puts messages back at the head of their mailboxes, in id order (the order
+   * they were received in), so they are the next ones received. Used by clients that took messages they
    * can no longer hand on (a receive that was aborted while its reply was on
-   * its way). Returns how many were put back.
+   * its way). Each must carry the id the daemon gave it; a leased one has its
+   * lease ended, as nack does. Returns how many were put back.
    */
   i32 returnMessages(1: list<Message> messages) throws (1: BusException error)
 

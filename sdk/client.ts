@@ -12,11 +12,12 @@ import { connect as netConnect } from 'node:net'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BusError, isBusError } from '../src/errors.js'
-import { MessageService, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
+import { MessageService, PubSub, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
 import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
 import { Connection, type PendingCall } from './connection.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
+import { Subscription, type SubscribeOptions } from './subscription.js'
 
 /** How long connect() may take, spawning included, unless configured otherwise. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
@@ -27,6 +28,8 @@ export const CLOSE_DEADLINE_MS = 2_000
 /** Reconnect backoff: first and longest delay. */
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
+/** The lease the mailbox iterator takes in ack mode, unless configured otherwise. */
+export const DEFAULT_LEASE_MS = 30_000
 /** Deadlines are checked this often: one may fire up to two ticks late, never early. */
 const DEADLINE_TICK_MS = 100
 
@@ -60,6 +63,11 @@ export interface CallOptions {
   timeoutMs?: number
 }
 
+export interface SendOptions extends CallOptions {
+  /** The message expires this many ms after the daemon accepts it: it is never delivered after that. */
+  ttlMs?: number
+}
+
 export interface ReceiveOptions {
   /** Aborting rejects with CANCELLED and releases the wait on the daemon; nothing is lost. */
   signal?: AbortSignal
@@ -68,6 +76,12 @@ export interface ReceiveOptions {
    * mailbox rejects with NO_MESSAGE at once).
    */
   timeoutMs?: number
+  /**
+   * At least once: lease the messages for this many ms instead of removing them. Each must then be acked
+   * (ack(id)); nack(id), the end of the lease or the end of the connection gives it back to the mailbox,
+   * with its deliveryCount kept. Omitted or 0: at most once, the message is removed as it is handed out.
+   */
+  leaseMs?: number
 }
 
 export interface MessagesOptions {
@@ -78,17 +92,27 @@ export interface MessagesOptions {
    * and not yet yielded when the loop ends are put back at the head of the mailbox.
    */
   batchSize?: number
+  /**
+   * Ack mode: each message is leased (true: for DEFAULT_LEASE_MS, a number: for that many ms), acked when the
+   * loop body finishes and asks for the next one, and nacked when the loop body throws (or breaks: ack
+   * before you break if you handled it). A message whose handler keeps failing ends up in
+   * `<mailbox>.dead-letter` after the daemon's --max-deliveries.
+   */
+  ack?: boolean | number
 }
 
 /** What send() accepts: text, bytes, or a message with metadata. */
 export type Outgoing = string | Uint8Array | { content?: string; body?: Uint8Array; headers?: Record<string, string>; sender?: string }
 
-interface InvokeOptions {
+/** @internal How the client makes a call (the Subscription class uses it too). */
+export interface InvokeOptions {
   signal?: AbortSignal | undefined
   /** Absolute deadline (Date.now() ms), or undefined for none. */
   deadline?: number | undefined
   /** A receive: cancel it on the daemon when abandoned, and put back what it took. */
   receive?: boolean
+  /** A subscription's poll: cancel it on the daemon when abandoned (what it took cannot be put back). */
+  poll?: boolean
   /** Resolve with undefined instead of the result (methods whose result carries nothing). */
   noValue?: boolean
 }
@@ -127,8 +151,9 @@ class CallState implements PendingCall {
     this.#finish()
     this.reject(err)
     const conn = this.conn
-    if (this.options.receive && conn && !conn.closed) {
-      conn.redirect(this.seqid, { codec: this.codec, settle: (result) => this.client.putBack(result?.success) })
+    if ((this.options.receive || this.options.poll) && conn && !conn.closed) {
+      const receive = this.options.receive
+      conn.redirect(this.seqid, { codec: this.codec, settle: (result) => receive && this.client.putBack(result?.success) })
       conn.call(methods.cancel, { seqid: this.seqid }, { codec: methods.cancel, settle: () => {} })
     }
   }
@@ -199,19 +224,65 @@ export class Client {
    * Sends a message to a mailbox. Resolves once the daemon has accepted it; rejects with INVALID_ARGUMENT
    * (a bad mailbox name), MAILBOX_FULL, TOO_LARGE, TIMEOUT, CANCELLED or CLOSED.
    */
-  send(recipient: string, message: Outgoing, options: CallOptions = {}): Promise<void> {
+  send(recipient: string, message: Outgoing, options: SendOptions = {}): Promise<void> {
+    const m = this.#message(recipient, message, options.ttlMs)
+    return this.#invoke(methods.sendMessage, { message: m }, { signal: options.signal, deadline: this.#deadline(options.timeoutMs), noValue: true })
+  }
+
+  /**
+   * Publishes to a topic (dot-separated, e.g. "builds.linux"). Resolves with how many subscriptions received
+   * it; 0 when nobody listens (the message is then gone: topics keep nothing for absent subscribers).
+   */
+  publish(topic: string, message: Outgoing, options: CallOptions = {}): Promise<number> {
+    return this.#invoke(PubSub.methods.publish, { topic, message: this.#message(topic, message, undefined) }, this.#plain(options))
+  }
+
+  /**
+   * Subscribes to a pattern: exact, with "*" for one segment, or ending in ">" for the rest
+   * ("builds.*", "builds.>"). The result is an async iterable of the messages published from now on; it keeps a
+   * poll outstanding, so a message reaches it in one hop. See SubscribeOptions for durable subscriptions.
+   */
+  async subscribe(pattern: string, options: SubscribeOptions = {}): Promise<Subscription> {
+    const sub = new Subscription(this, pattern, options)
+    await sub.start()
+    return sub
+  }
+
+  /** @internal A call as the Subscription class makes them. */
+  rpc<R>(codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
+    return this.#invoke(codec, args, options)
+  }
+
+  /** @internal Resolves once connected (after a reconnect), or rejects when the client is closed. */
+  async reconnected(signal?: AbortSignal): Promise<void> {
+    await this.#whenConnected({ signal })
+  }
+
+  /** @internal Whether calls lost to a closed connection should be retried once it is back. */
+  get reconnects(): boolean {
+    return this.#options.reconnect && !this.#closing
+  }
+
+  #message(recipient: string, message: Outgoing, ttlMs: number | undefined): Message {
     let m: Message
     if (typeof message === 'string') {
-      m = { sender: this.name, recipient, content: message, id: undefined, sentAtMs: undefined, body: undefined, headers: undefined }
+      m = {
+        sender: this.name, recipient, content: message, id: undefined, sentAtMs: undefined, body: undefined, headers: undefined,
+        ttlMs, deliveryCount: undefined, topic: undefined,
+      }
     } else if (message instanceof Uint8Array) {
-      m = { sender: this.name, recipient, content: '', id: undefined, sentAtMs: undefined, body: message, headers: undefined }
+      m = {
+        sender: this.name, recipient, content: '', id: undefined, sentAtMs: undefined, body: message, headers: undefined,
+        ttlMs, deliveryCount: undefined, topic: undefined,
+      }
     } else {
       m = {
         sender: message.sender ?? this.name, recipient, content: message.content ?? '',
         id: undefined, sentAtMs: undefined, body: message.body, headers: message.headers,
+        ttlMs, deliveryCount: undefined, topic: undefined,
       }
     }
-    return this.#invoke(methods.sendMessage, { message: m }, { signal: options.signal, deadline: this.#deadline(options.timeoutMs), noValue: true })
+    return m
   }
 
   /**
@@ -219,8 +290,13 @@ export class Client {
    * arrives). Messages of one mailbox come out in the order they were accepted. Rejects with NO_MESSAGE when
    * the wait runs out, CANCELLED when aborted, CLOSED when the connection is lost while waiting.
    */
-  receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
+  async receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
     const wait = options.timeoutMs ?? -1
+    if (options.leaseMs) {
+      const [m] = await this.receiveMany(recipient, 1, options)
+      if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${wait} ms`)
+      return m
+    }
     return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
   }
 
@@ -230,7 +306,19 @@ export class Client {
    */
   receiveMany(recipient: string, max: number, options: ReceiveOptions = {}): Promise<Message[]> {
     const wait = options.timeoutMs ?? -1
-    return this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
+    const invoke = { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true }
+    if (options.leaseMs) return this.#invoke(methods.receiveLeased, { recipient, max, timeoutMs: wait, leaseMs: options.leaseMs }, invoke)
+    return this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: wait }, invoke)
+  }
+
+  /** Removes leased messages for good. Resolves with how many were still out on lease (others had gone back). */
+  ack(ids: number | readonly number[], options: CallOptions = {}): Promise<number> {
+    return this.#invoke(methods.ack, { ids: typeof ids === 'number' ? [ids] : [...ids] }, this.#plain(options))
+  }
+
+  /** Gives leased messages back to their mailboxes at once. Resolves with how many were still out on lease. */
+  nack(ids: number | readonly number[], options: CallOptions = {}): Promise<number> {
+    return this.#invoke(methods.nack, { ids: typeof ids === 'number' ? [ids] : [...ids] }, this.#plain(options))
   }
 
   /**
@@ -240,16 +328,26 @@ export class Client {
    */
   async *messages(recipient: string, options: MessagesOptions = {}): AsyncGenerator<Message, void, undefined> {
     const batchSize = Math.max(1, options.batchSize ?? 1)
+    const leaseMs = options.ack === true ? DEFAULT_LEASE_MS : options.ack || 0
     let batch: Message[] = []
     let next = 0
+    /** Ack mode: the message yielded last, until the loop body has finished with it. */
+    let handling: Message | undefined
     try {
       for (;;) {
+        if (handling) {
+          // The loop asked for the next message: the body finished with this one without throwing.
+          this.#settleLease(methods.ack, handling)
+          handling = undefined
+        }
         if (next < batch.length) {
-          yield batch[next++]!
+          const m = batch[next++]!
+          if (leaseMs > 0) handling = m
+          yield m
           continue
         }
         try {
-          batch = await this.receiveMany(recipient, batchSize, { signal: options.signal })
+          batch = await this.receiveMany(recipient, batchSize, { signal: options.signal, leaseMs })
           next = 0
         } catch (err) {
           if (this.#closing) return
@@ -263,8 +361,15 @@ export class Client {
         }
       }
     } finally {
+      if (handling) this.#settleLease(methods.nack, handling)
       if (next < batch.length) this.putBack(batch.slice(next))
     }
+  }
+
+  /** Acks or nacks one message without waiting: if the call is lost, the lease runs out and it comes back. */
+  #settleLease(codec: MethodCodec<any, any>, m: Message): void {
+    const conn = this.#conn
+    if (conn && !conn.closed) conn.call(codec, { ids: [m.id!] }, { codec, settle: () => {} })
   }
 
   /** Messages waiting in a mailbox, its size in bytes, and its parked receivers. */
@@ -322,6 +427,11 @@ export class Client {
     const conn = this.#conn
     if (messages.length === 0 || !conn || conn.closed) return
     conn.call(methods.returnMessages, { messages }, { codec: methods.returnMessages, settle: () => {} })
+  }
+
+  /** @internal */
+  plain(options: CallOptions): InvokeOptions {
+    return this.#plain(options)
   }
 
   #plain(options: CallOptions): InvokeOptions {

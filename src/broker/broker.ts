@@ -1,16 +1,29 @@
 /**
- * The mailboxes: named FIFO queues with long-polling receivers. Pure logic: no sockets, no files, time
- * through a Clock. The daemon binds Thrift calls to it; tests drive it directly.
+ * The mailboxes: named FIFO queues with long-polling receivers, leases, TTLs and dead letters. No sockets;
+ * time through a Clock; persistence through an optional MessageStore. The daemon binds Thrift calls to it;
+ * tests drive it directly.
  *
- * A receiver that finds its mailbox empty parks a Waiter. A message sent to a mailbox with parked waiters
- * goes straight to the oldest active one, without entering the queue. A waiter whose receiver has gone
- * (its connection closed) reports `active === false` and is passed over, so it can never swallow a message;
- * the daemon also cancels it as soon as the connection closes.
+ * Delivery:
+ * - A receiver that finds its mailbox empty parks a Waiter. A message sent to a mailbox with parked waiters
+ *   goes straight to the oldest active one, without entering the queue. A waiter whose receiver has gone
+ *   reports `active === false` and is passed over, so it can never swallow a message.
+ * - A plain receive (leaseMs 0) removes the message as it is handed out: at most once.
+ * - A leased receive (leaseMs > 0) keeps the message, counted as leased, until ack(). nack(), the end of the
+ *   lease, or releaseOwner() (the receiver's connection closed) put it back at the head of its mailbox, in id
+ *   order, with its delivery count kept. A message delivered maxDeliveries times and given back once more
+ *   moves to the mailbox's dead-letter mailbox, `<name>.dead-letter` (which itself never dead-letters).
+ * - A message with a ttlMs is never delivered after sentAtMs + ttlMs: it is dropped, and counted, when it
+ *   reaches the head of its mailbox (receives, and a sweep every TTL_SWEEP_MS).
+ *
+ * Memory, with a store: a mailbox holds at most MEMORY_WINDOW_MESSAGES (and MEMORY_WINDOW_BYTES) of its
+ * oldest messages in memory; the rest stay only in the store and are loaded, in id order, as the head drains.
+ * Every message in memory has a smaller id than every message only in the store (`loadedUpTo` divides them).
  */
 import { BusError } from '../errors.js'
 import type { MailboxInfo, Message } from '../gen/thriftbus.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
 import { Deque } from './deque.js'
+import type { MessageStore } from './store.js'
 
 /** Longest mailbox name, in bytes. */
 export const MAX_MAILBOX_NAME_BYTES = 200
@@ -18,6 +31,22 @@ export const MAX_MAILBOX_NAME_BYTES = 200
 export const DEFAULT_MAX_MAILBOX_DEPTH = 1_048_576
 /** Most bytes of content, body and headers one mailbox holds, unless configured otherwise. */
 export const DEFAULT_MAX_MAILBOX_BYTES = 256 * 1024 * 1024
+/** Deliveries of a leased message before it moves to the dead-letter mailbox, unless configured otherwise. */
+export const DEFAULT_MAX_DELIVERIES = 5
+/** Longest lease one receive may take. */
+export const MAX_LEASE_MS = 12 * 60 * 60 * 1000
+/** Longest TTL a message may carry (ten years: "practically never"). */
+export const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000
+/** With a store: messages of one mailbox kept in memory; the rest are read from the store as needed. */
+export const MEMORY_WINDOW_MESSAGES = 1024
+/** With a store: bytes of one mailbox's messages kept in memory. */
+export const MEMORY_WINDOW_BYTES = 4 * 1024 * 1024
+/** How often expired messages are looked for at the heads of mailboxes that have messages with a TTL. */
+export const TTL_SWEEP_MS = 1000
+/** The suffix of a dead-letter mailbox's name. */
+export const DEAD_LETTER_SUFFIX = '.dead-letter'
+/** Ids are reserved in the store in blocks of this many, so that a restart never reuses one. */
+const ID_BLOCK = 1 << 20
 
 const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._:@/+-]*$/
 
@@ -27,6 +56,12 @@ export interface BrokerOptions {
   maxMailboxDepth?: number
   /** Bytes per mailbox (text counted one byte per character); past it, sends fail with MAILBOX_FULL. */
   maxMailboxBytes?: number
+  /** Deliveries of a leased message before it is dead-lettered. */
+  maxDeliveries?: number
+  /** Where accepted messages are kept; none: memory only. */
+  store?: MessageStore
+  /** Reports what happens without a caller to tell: dead letters dropped, expired messages. */
+  log?: (level: 'info' | 'error', text: string) => void
 }
 
 /** A receiver parked on an empty mailbox. */
@@ -36,6 +71,15 @@ export interface Waiter {
   /** Called exactly once: with the messages (at least one), or with none when the wait ran out. */
   settle(messages: Message[]): void
 }
+
+/** How a receive takes messages: at most once (leaseMs 0), or leased to owner for leaseMs. */
+export interface TakeMode {
+  leaseMs: number
+  /** Whose leases these are (a connection): releaseOwner() gives them all back. */
+  owner: number
+}
+
+const AT_MOST_ONCE: TakeMode = { leaseMs: 0, owner: 0 }
 
 /** A parked waiter, as the broker holds it. cancel() returns false when it had already settled. */
 export interface Parked {
@@ -49,6 +93,7 @@ class ParkedWaiter implements Parked {
     readonly waiter: Waiter,
     readonly box: Mailbox,
     readonly broker: Broker,
+    readonly mode: TakeMode,
   ) {}
 
   cancel(): boolean {
@@ -58,12 +103,49 @@ class ParkedWaiter implements Parked {
   }
 }
 
+/** A leased message. */
+class Lease {
+  constructor(
+    readonly message: Message,
+    readonly box: Mailbox,
+    readonly owner: number,
+    readonly batch: LeaseBatch,
+  ) {}
+}
+
+/** Leases taken by one receive share one timer. */
+class LeaseBatch {
+  timer: TimerHandle | undefined
+  readonly leases: Lease[] = []
+  /** Leases of the batch not ended yet. */
+  live = 0
+}
+
 class Mailbox {
+  /** The oldest messages, in memory, oldest first. */
   readonly queue = new Deque<Message>()
   readonly waiters = new Deque<ParkedWaiter>()
   activeWaiters = 0
+  /** Messages queued, in memory and in the store only; leased ones are not counted. */
+  depth = 0
   bytes = 0
+  /** Bytes of the messages in `queue`. */
+  memoryBytes = 0
+  /** Messages only in the store: all have ids above loadedUpTo. */
+  onlyStored = 0
+  loadedUpTo = 0
+  leased = 0
+  expired = 0
+  deadLettered = 0
+  /** Queued messages that carry a ttlMs. */
+  withTtl = 0
   constructor(readonly name: string) {}
+
+  /** Nothing to keep: no messages, waiters or leases, and no counts to show (purge resets those). */
+  get idle(): boolean {
+    return this.depth === 0 && this.activeWaiters === 0 && this.leased === 0 &&
+      this.expired === 0 && this.deadLettered === 0
+  }
 }
 
 export function messageBytes(m: Message): number {
@@ -73,12 +155,13 @@ export function messageBytes(m: Message): number {
   return n
 }
 
-/** Throws INVALID_ARGUMENT unless name is a valid mailbox name. */
+/** Throws INVALID_ARGUMENT unless name is a valid mailbox name. Dead-letter names may exceed the limit by their suffix. */
 export function checkMailboxName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) {
     throw new BusError('INVALID_ARGUMENT', 'mailbox name is empty; name the mailbox, e.g. "jobs" or "app.worker-1"')
   }
-  if (name.length > MAX_MAILBOX_NAME_BYTES || Buffer.byteLength(name) > MAX_MAILBOX_NAME_BYTES) {
+  const limit = name.endsWith(DEAD_LETTER_SUFFIX) ? MAX_MAILBOX_NAME_BYTES + DEAD_LETTER_SUFFIX.length : MAX_MAILBOX_NAME_BYTES
+  if (name.length > limit || Buffer.byteLength(name) > limit) {
     throw new BusError('INVALID_ARGUMENT', `mailbox name is longer than ${MAX_MAILBOX_NAME_BYTES} bytes; use a shorter name`)
   }
   if (!NAME_PATTERN.test(name)) {
@@ -89,17 +172,55 @@ export function checkMailboxName(name: string): void {
   }
 }
 
+export function deadLetterName(mailbox: string): string {
+  return mailbox + DEAD_LETTER_SUFFIX
+}
+
 export class Broker {
   readonly #boxes = new Map<string, Mailbox>()
   readonly #clock: Clock
+  readonly #store: MessageStore | undefined
+  readonly #log: NonNullable<BrokerOptions['log']>
   readonly maxMailboxDepth: number
   readonly maxMailboxBytes: number
+  readonly maxDeliveries: number
+  readonly #leases = new Map<number, Lease>()
+  readonly #leasesByOwner = new Map<number, Set<Lease>>()
+  readonly #ttlBoxes = new Set<Mailbox>()
+  #ttlTimer: TimerHandle | undefined
   #lastId = 0
+  #idCeiling = 0
 
   constructor(options: BrokerOptions = {}) {
     this.#clock = options.clock ?? systemClock
+    this.#store = options.store
+    this.#log = options.log ?? (() => {})
     this.maxMailboxDepth = options.maxMailboxDepth ?? DEFAULT_MAX_MAILBOX_DEPTH
     this.maxMailboxBytes = options.maxMailboxBytes ?? DEFAULT_MAX_MAILBOX_BYTES
+    this.maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES
+    if (this.#store) this.#recover(this.#store)
+  }
+
+  /** Messages held in memory, in all mailboxes (with a store, the rest are only in the store). */
+  get messagesInMemory(): number {
+    let n = 0
+    for (const box of this.#boxes.values()) n += box.queue.length
+    return n
+  }
+
+  /** Messages out on lease, in all mailboxes. */
+  get leasedCount(): number {
+    return this.#leases.size
+  }
+
+  /** Gives out the next message id (the broker's own messages and, e.g., published ones share the sequence). */
+  nextId(): number {
+    const id = ++this.#lastId
+    if (id > this.#idCeiling && this.#store) {
+      this.#idCeiling = id + ID_BLOCK
+      this.#store.reserveIds(this.#idCeiling)
+    }
+    return id
   }
 
   /**
@@ -110,58 +231,56 @@ export class Broker {
     const name = message.recipient
     const known = this.#boxes.get(name)
     if (!known) checkMailboxName(name)
+    if (message.ttlMs !== undefined) checkTtl(message.ttlMs)
     const box = known ?? this.#create(name)
-    message.id = ++this.#lastId
+    message.deliveryCount = undefined
+    message.id = this.nextId()
     message.sentAtMs = this.#clock.now()
-    if (box.activeWaiters > 0 && this.#handOver(box, message)) {
+    if (box.activeWaiters > 0 && this.#handOver(box, message, false)) {
       this.#dropIfIdle(box)
       return message
     }
     const size = messageBytes(message)
-    if (box.queue.length >= this.maxMailboxDepth || box.bytes + size > this.maxMailboxBytes) {
-      this.#dropIfIdle(box)
-      throw new BusError(
-        'MAILBOX_FULL',
-        `mailbox ${JSON.stringify(name)} is full (${box.queue.length} messages, ${box.bytes} bytes; the limits are ${this.maxMailboxDepth} messages and ${this.maxMailboxBytes} bytes); retry once receivers have drained it`,
-      )
-    }
-    box.queue.push(message)
-    box.bytes += size
+    this.#checkRoom(box, size)
+    this.#store?.insert(message, size)
+    this.#enqueue(box, message, size)
     return message
   }
 
   /** Takes the oldest message, or returns undefined when the mailbox is empty. Throws INVALID_ARGUMENT. */
-  takeOne(name: string): Message | undefined {
-    const box = this.#boxes.get(name)
-    if (!box) {
-      checkMailboxName(name)
-      return undefined
-    }
-    const m = box.queue.shift()
-    if (m) box.bytes -= messageBytes(m)
-    this.#dropIfIdle(box)
-    return m
+  takeOne(name: string, mode: TakeMode = AT_MOST_ONCE): Message | undefined {
+    return this.take(name, 1, Infinity, mode)[0]
   }
 
   /**
    * Takes up to max messages, oldest first, stopping before maxBytes of content would be passed (the first
    * message is always taken, so a batch is never empty while the mailbox is not). Throws INVALID_ARGUMENT.
    */
-  take(name: string, max: number, maxBytes = Infinity): Message[] {
+  take(name: string, max: number, maxBytes = Infinity, mode: TakeMode = AT_MOST_ONCE): Message[] {
     const box = this.#boxes.get(name)
     if (!box) {
       checkMailboxName(name)
       return []
     }
+    if (mode.leaseMs !== 0) checkLease(mode.leaseMs)
     const out: Message[] = []
     let bytes = 0
-    while (out.length < max && box.queue.length > 0) {
-      const size = messageBytes(box.queue.peek()!)
+    const now = this.#clock.now()
+    while (out.length < max) {
+      if (box.queue.length === 0 && !this.#refill(box)) break
+      const head = box.queue.peek()!
+      const size = messageBytes(head)
+      if (head.ttlMs !== undefined && head.sentAtMs! + head.ttlMs <= now) {
+        this.#shift(box, size)
+        this.#expire(box, head)
+        continue
+      }
       if (out.length > 0 && bytes + size > maxBytes) break
-      out.push(box.queue.shift()!)
-      box.bytes -= size
+      this.#shift(box, size)
+      out.push(head)
       bytes += size
     }
+    if (out.length > 0) this.#handOut(box, out, mode)
     this.#dropIfIdle(box)
     return out
   }
@@ -170,10 +289,11 @@ export class Broker {
    * Parks a waiter on a mailbox until a message arrives or timeoutMs passes (timeoutMs < 0: no time limit).
    * Call it only after take() found the mailbox empty.
    */
-  wait(name: string, waiter: Waiter, timeoutMs: number): Parked {
+  wait(name: string, waiter: Waiter, timeoutMs: number, mode: TakeMode = AT_MOST_ONCE): Parked {
     checkMailboxName(name)
+    if (mode.leaseMs !== 0) checkLease(mode.leaseMs)
     const box = this.#boxes.get(name) ?? this.#create(name)
-    const parked = new ParkedWaiter(waiter, box, this)
+    const parked = new ParkedWaiter(waiter, box, this, mode)
     box.waiters.push(parked)
     box.activeWaiters++
     if (timeoutMs > 0) {
@@ -186,36 +306,82 @@ export class Broker {
     return parked
   }
 
+  /** Removes leased messages for good. Returns how many of the ids were out on lease. */
+  ack(ids: readonly number[]): number {
+    let n = 0
+    for (const id of ids) {
+      const lease = this.#leases.get(id)
+      if (!lease) continue
+      this.#endLease(lease)
+      this.#store?.remove(lease.box.name, id)
+      this.#dropIfIdle(lease.box)
+      n++
+    }
+    return n
+  }
+
+  /** Gives leased messages back at once (or dead-letters them). Returns how many of the ids were out on lease. */
+  nack(ids: readonly number[]): number {
+    const leases: Lease[] = []
+    for (const id of ids) {
+      const lease = this.#leases.get(id)
+      if (lease) leases.push(lease)
+    }
+    this.#giveBack(leases)
+    return leases.length
+  }
+
+  /** Gives back every message leased by owner (its connection closed). Returns how many. */
+  releaseOwner(owner: number): number {
+    const set = this.#leasesByOwner.get(owner)
+    if (!set) return 0
+    const leases = [...set]
+    this.#giveBack(leases)
+    return leases.length
+  }
+
   /**
-   * Puts messages back at the head of their mailboxes, keeping their ids, so that the first of them is the
-   * next one received. Used for messages that were taken but could not be handed on. Returns how many.
+   * Puts messages back at the head of their mailboxes, keeping their ids and order, so that the first of
+   * them is the next one received. Used for messages that were taken but could not be handed on: a leased
+   * one has its lease ended instead. Returns how many.
    */
   returnMessages(messages: Message[]): number {
-    for (const m of messages) checkMailboxName(m.recipient)
-    // The first ones go to parked waiters, oldest waiter first; the rest go back in front of the queue.
-    const queued: Message[] = []
     for (const m of messages) {
-      const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
-      if (box.activeWaiters > 0 && this.#handOver(box, m)) this.#dropIfIdle(box)
-      else queued.push(m)
+      checkMailboxName(m.recipient)
+      if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id) || m.id < 1 || m.id > this.#lastId) {
+        throw new BusError('INVALID_ARGUMENT', 'returnMessages takes messages as they were received, with the id the daemon gave them')
+      }
     }
-    for (let i = queued.length - 1; i >= 0; i--) {
-      const m = queued[i]!
-      const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
-      box.queue.unshift(m)
-      box.bytes += messageBytes(m)
+    const leases: Lease[] = []
+    const plain: Message[] = []
+    const seen = new Set<number>()
+    for (const m of messages) {
+      if (seen.has(m.id!)) continue
+      seen.add(m.id!)
+      const lease = this.#leases.get(m.id!)
+      if (lease) leases.push(lease)
+      else plain.push(m)
     }
+    this.#giveBack(leases)
+    for (const m of plain) {
+      m.sentAtMs ??= this.#clock.now()
+      this.#store?.insert(m, messageBytes(m), true)
+    }
+    this.#putBack(plain)
     return messages.length
   }
 
-  /** Removes every message of a mailbox; returns how many. Waiters stay parked. */
+  /** Removes every message of a mailbox, leased ones included (their acks then count nothing). Returns how many. */
   purge(name: string): number {
     checkMailboxName(name)
     const box = this.#boxes.get(name)
     if (!box) return 0
-    const n = box.queue.length
+    const n = box.depth + box.leased
+    for (const lease of [...this.#leases.values()]) if (lease.box === box) this.#endLease(lease)
     box.queue.clear()
-    box.bytes = 0
+    box.depth = box.bytes = box.memoryBytes = box.onlyStored = box.withTtl = box.expired = box.deadLettered = 0
+    box.loadedUpTo = this.#lastId
+    this.#store?.purge(name)
     this.#dropIfIdle(box)
     return n
   }
@@ -223,10 +389,10 @@ export class Broker {
   stats(name: string): MailboxInfo {
     checkMailboxName(name)
     const box = this.#boxes.get(name)
-    return box ? info(box) : { name, depth: 0, bytes: 0, waiters: 0 }
+    return box ? info(box) : { name, depth: 0, bytes: 0, waiters: 0, leased: 0, expired: 0, deadLettered: 0 }
   }
 
-  /** Every mailbox that holds messages or has waiters, by name. */
+  /** Every mailbox that holds messages, has waiters or leases, or has counted expiries or dead letters, by name. */
   list(): MailboxInfo[] {
     return [...this.#boxes.values()].map(info).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
@@ -239,11 +405,230 @@ export class Broker {
     this.#dropIfIdle(parked.box)
   }
 
+  /** Stops the broker's timers (lease ends, TTL sweep). Leases are not given back: they live on in the store. */
+  close(): void {
+    if (this.#ttlTimer !== undefined) this.#clock.clearTimer(this.#ttlTimer)
+    this.#ttlTimer = undefined
+    for (const lease of this.#leases.values()) {
+      if (lease.batch.timer !== undefined) this.#clock.clearTimer(lease.batch.timer)
+      lease.batch.timer = undefined
+    }
+  }
+
+  /** Throws MAILBOX_FULL when a message of size bytes does not fit. */
+  #checkRoom(box: Mailbox, size: number): void {
+    if (box.depth >= this.maxMailboxDepth || box.bytes + size > this.maxMailboxBytes) {
+      this.#dropIfIdle(box)
+      throw new BusError(
+        'MAILBOX_FULL',
+        `mailbox ${JSON.stringify(box.name)} is full (${box.depth} messages, ${box.bytes} bytes; the limits are ${this.maxMailboxDepth} messages and ${this.maxMailboxBytes} bytes); retry once receivers have drained it`,
+      )
+    }
+  }
+
+  /** Appends a stored message to its mailbox: in memory while the window has room, else in the store only. */
+  #enqueue(box: Mailbox, m: Message, size: number): void {
+    box.depth++
+    box.bytes += size
+    if (m.ttlMs !== undefined) this.#trackTtl(box)
+    if (box.onlyStored === 0 && (!this.#store ||
+      (box.queue.length < MEMORY_WINDOW_MESSAGES && box.memoryBytes + size <= MEMORY_WINDOW_BYTES))) {
+      box.queue.push(m)
+      box.memoryBytes += size
+      box.loadedUpTo = m.id!
+    } else {
+      box.onlyStored++
+    }
+  }
+
+  #shift(box: Mailbox, size: number): void {
+    const m = box.queue.shift()!
+    box.memoryBytes -= size
+    box.depth--
+    box.bytes -= size
+    if (m.ttlMs !== undefined) box.withTtl--
+  }
+
+  /** Loads the next messages of a mailbox from the store into memory. False when there are none. */
+  #refill(box: Mailbox): boolean {
+    if (box.onlyStored === 0 || !this.#store) return false
+    const loaded = this.#store.load(box.name, box.loadedUpTo, Math.min(MEMORY_WINDOW_MESSAGES, box.onlyStored))
+    if (loaded.length === 0) {
+      this.#log('error', `mailbox ${box.name}: ${box.onlyStored} message(s) expected in the store were not found`)
+      box.depth -= box.onlyStored
+      box.onlyStored = 0
+      return false
+    }
+    for (const m of loaded) {
+      box.queue.push(m)
+      box.memoryBytes += messageBytes(m)
+    }
+    box.onlyStored -= loaded.length
+    box.loadedUpTo = loaded[loaded.length - 1]!.id!
+    return true
+  }
+
+  /** Records messages taken from a mailbox: removed (at most once) or leased. */
+  #handOut(box: Mailbox, messages: Message[], mode: TakeMode): void {
+    if (mode.leaseMs === 0) {
+      if (this.#store) for (const m of messages) this.#store.remove(box.name, m.id!)
+      return
+    }
+    const batch = new LeaseBatch()
+    for (const m of messages) {
+      m.deliveryCount = (m.deliveryCount ?? 0) + 1
+      this.#store?.setDeliveries(box.name, m.id!, m.deliveryCount)
+      this.#lease(box, m, mode.owner, batch)
+    }
+    this.#armLeaseTimer(batch, mode.leaseMs)
+  }
+
+  #lease(box: Mailbox, m: Message, owner: number, batch: LeaseBatch): void {
+    const lease = new Lease(m, box, owner, batch)
+    batch.leases.push(lease)
+    batch.live++
+    this.#leases.set(m.id!, lease)
+    let set = this.#leasesByOwner.get(owner)
+    if (!set) this.#leasesByOwner.set(owner, (set = new Set()))
+    set.add(lease)
+    box.leased++
+  }
+
+  #armLeaseTimer(batch: LeaseBatch, leaseMs: number): void {
+    batch.timer = this.#clock.setTimer(() => {
+      batch.timer = undefined
+      this.#giveBack(batch.leases.filter((l) => this.#leases.get(l.message.id!) === l))
+    }, leaseMs)
+  }
+
+  /** Ends a lease without deciding what happens to its message. */
+  #endLease(lease: Lease): void {
+    const id = lease.message.id!
+    this.#leases.delete(id)
+    const set = this.#leasesByOwner.get(lease.owner)
+    if (set) {
+      set.delete(lease)
+      if (set.size === 0) this.#leasesByOwner.delete(lease.owner)
+    }
+    lease.box.leased--
+    const batch = lease.batch
+    if (--batch.live === 0 && batch.timer !== undefined) {
+      this.#clock.clearTimer(batch.timer)
+      batch.timer = undefined
+    }
+  }
+
+  /** Ends leases and puts their messages back at the head of their mailboxes, or dead-letters them. */
+  #giveBack(leases: Lease[]): void {
+    const back: Message[] = []
+    for (const lease of leases) {
+      this.#endLease(lease)
+      const m = lease.message
+      if ((m.deliveryCount ?? 0) >= this.maxDeliveries && !lease.box.name.endsWith(DEAD_LETTER_SUFFIX)) {
+        this.#deadLetter(lease.box, m)
+      } else {
+        back.push(m)
+      }
+    }
+    this.#putBack(back)
+    for (const lease of leases) this.#dropIfIdle(lease.box)
+  }
+
+  /**
+   * Puts messages (already in the store) back into their mailboxes: handed to waiters first, the rest in
+   * front of the queue in id order. Expired ones are dropped.
+   */
+  #putBack(messages: Message[]): void {
+    const queued: Message[] = []
+    const now = this.#clock.now()
+    for (const m of messages) {
+      const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
+      if (m.ttlMs !== undefined && m.sentAtMs! + m.ttlMs <= now) this.#expire(box, m)
+      else if (box.activeWaiters > 0 && this.#handOver(box, m, true)) this.#dropIfIdle(box)
+      else queued.push(m)
+    }
+    for (let i = queued.length - 1; i >= 0; i--) {
+      const m = queued[i]!
+      const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
+      const size = messageBytes(m)
+      box.depth++
+      box.bytes += size
+      if (m.ttlMs !== undefined) this.#trackTtl(box)
+      if (box.onlyStored > 0 && m.id! > box.loadedUpTo) {
+        box.onlyStored++ // Newer than the loaded head: the store has it and hands it out in order.
+      } else {
+        insertNearHead(box.queue, m)
+        box.memoryBytes += size
+      }
+    }
+  }
+
+  /** Moves a message that was delivered too often to `<mailbox>.dead-letter`, as a new message. */
+  #deadLetter(from: Mailbox, m: Message): void {
+    this.#store?.remove(from.name, m.id!)
+    from.deadLettered++
+    const name = deadLetterName(from.name)
+    const box = this.#boxes.get(name) ?? this.#create(name)
+    const dead: Message = {
+      sender: m.sender,
+      recipient: name,
+      content: m.content,
+      id: this.nextId(),
+      sentAtMs: this.#clock.now(),
+      headers: {
+        ...m.headers,
+        'thriftbus-dead-letter-from': from.name,
+        'thriftbus-original-id': String(m.id),
+        'thriftbus-deliveries': String(m.deliveryCount ?? 0),
+      },
+    }
+    if (m.body) dead.body = m.body
+    const size = messageBytes(dead)
+    // A full dead-letter mailbox loses its oldest letter, not the new one: it is bounded like any other.
+    while (box.depth > 0 && (box.depth >= this.maxMailboxDepth || box.bytes + size > this.maxMailboxBytes)) {
+      const dropped = this.take(name, 1)[0]
+      this.#log('error', `dead-letter mailbox ${name} is full: dropped its oldest letter (id ${dropped?.id})`)
+    }
+    if (box.activeWaiters > 0 && this.#handOver(box, dead, false)) return
+    this.#store?.insert(dead, size)
+    this.#enqueue(box, dead, size)
+  }
+
+  #expire(box: Mailbox, m: Message): void {
+    box.expired++
+    this.#store?.remove(box.name, m.id!)
+  }
+
+  #trackTtl(box: Mailbox): void {
+    box.withTtl++
+    this.#ttlBoxes.add(box)
+    this.#ttlTimer ??= this.#clock.setTimer(this.#sweep, TTL_SWEEP_MS)
+  }
+
+  /** Drops expired messages at the heads of the mailboxes that hold messages with a TTL. */
+  readonly #sweep = (): void => {
+    this.#ttlTimer = undefined
+    const now = this.#clock.now()
+    for (const box of this.#ttlBoxes) {
+      for (;;) {
+        if (box.queue.length === 0 && !this.#refill(box)) break
+        const head = box.queue.peek()!
+        if (head.ttlMs === undefined || head.sentAtMs! + head.ttlMs > now) break
+        this.#shift(box, messageBytes(head))
+        this.#expire(box, head)
+      }
+      if (box.withTtl === 0) this.#ttlBoxes.delete(box)
+      this.#dropIfIdle(box)
+    }
+    if (this.#ttlBoxes.size > 0) this.#ttlTimer = this.#clock.setTimer(this.#sweep, TTL_SWEEP_MS)
+  }
+
   /**
    * Hands a message to the oldest active waiter; false when every parked waiter was gone. Leaves the mailbox
-   * in place either way: the caller queues the message in it when nobody took it.
+   * in place either way: the caller queues the message in it when nobody took it. stored: the message is in
+   * the store already (given back), rather than just sent.
    */
-  #handOver(box: Mailbox, message: Message): boolean {
+  #handOver(box: Mailbox, message: Message, stored: boolean): boolean {
     for (;;) {
       const parked = box.waiters.shift()
       if (!parked) return false
@@ -252,6 +637,17 @@ export class Broker {
       if (parked.timer !== undefined) this.#clock.clearTimer(parked.timer)
       box.activeWaiters--
       if (!parked.waiter.active) continue
+      if (parked.mode.leaseMs > 0) {
+        // A leased message stays in the store until it is acked.
+        message.deliveryCount = (message.deliveryCount ?? 0) + 1
+        if (!stored) this.#store?.insert(message, messageBytes(message))
+        else this.#store?.setDeliveries(box.name, message.id!, message.deliveryCount)
+        const batch = new LeaseBatch()
+        this.#lease(box, message, parked.mode.owner, batch)
+        this.#armLeaseTimer(batch, parked.mode.leaseMs)
+      } else if (stored) {
+        this.#store?.remove(box.name, message.id!)
+      }
       parked.waiter.settle([message])
       return true
     }
@@ -266,12 +662,51 @@ export class Broker {
   /** Forgets a mailbox that holds nothing and has nobody waiting, so names do not accumulate. */
   #dropIfIdle(box: Mailbox): void {
     if (box.activeWaiters === 0 && box.waiters.length > 0) box.waiters.clear()
-    if (box.queue.length === 0 && box.activeWaiters === 0 && this.#boxes.get(box.name) === box) {
+    if (box.idle && this.#boxes.get(box.name) === box) {
       this.#boxes.delete(box.name)
+      this.#ttlBoxes.delete(box)
     }
+  }
+
+  /** Rebuilds the mailboxes from the store: counts only, messages are loaded as receivers need them. */
+  #recover(store: MessageStore): void {
+    this.#lastId = this.#idCeiling = store.lastId()
+    for (const s of store.summaries()) {
+      const box = this.#create(s.name)
+      box.depth = box.onlyStored = s.depth
+      box.bytes = s.bytes
+      if (s.withTtl > 0) {
+        box.withTtl = s.withTtl
+        this.#ttlBoxes.add(box)
+      }
+    }
+    if (this.#ttlBoxes.size > 0) this.#ttlTimer = this.#clock.setTimer(this.#sweep, TTL_SWEEP_MS)
+  }
+}
+
+/** Inserts m into a queue sorted by id near its head (given-back messages are older than most). */
+function insertNearHead(queue: Deque<Message>, m: Message): void {
+  const ahead: Message[] = []
+  while (queue.length > 0 && queue.peek()!.id! < m.id!) ahead.push(queue.shift()!)
+  queue.unshift(m)
+  for (let i = ahead.length - 1; i >= 0; i--) queue.unshift(ahead[i]!)
+}
+
+function checkLease(leaseMs: number): void {
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1 || leaseMs > MAX_LEASE_MS) {
+    throw new BusError('INVALID_ARGUMENT', `leaseMs must be between 1 and ${MAX_LEASE_MS} (0 for no lease), got ${leaseMs}`)
+  }
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TTL_MS) {
+    throw new BusError('INVALID_ARGUMENT', `ttlMs must be between 1 and ${MAX_TTL_MS} ms, or unset for no expiry; got ${ttlMs}`)
   }
 }
 
 function info(box: Mailbox): MailboxInfo {
-  return { name: box.name, depth: box.queue.length, bytes: box.bytes, waiters: box.activeWaiters }
+  return {
+    name: box.name, depth: box.depth, bytes: box.bytes, waiters: box.activeWaiters,
+    leased: box.leased, expired: box.expired, deadLettered: box.deadLettered,
+  }
 }

@@ -57,6 +57,11 @@ Options:
   --max-calls-per-connection N  calls one connection may have waiting (default 1024)
   --max-mailbox-depth N         messages one mailbox holds (default 1048576)
   --max-mailbox-bytes N         bytes one mailbox holds (default 256MiB)
+  --durability LEVEL            memory: messages are lost when the daemon stops; durable (default):
+                                they survive a crash of the daemon; fsync: they survive power loss
+                                (the store is <state-dir>/thriftbus.db)
+  --max-deliveries N            deliveries of a leased message before it moves to <mailbox>.dead-letter
+                                (default 5)
   --log-file PATH               append the log to PATH instead of writing it to stderr${COMMON}`,
 
   status: `Usage: thriftbus status [--json] [options]

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `thriftbus` command. The only place that calls process.exit. */
 import { readFileSync } from 'node:fs'
+import { DURABILITY_LEVELS, StoreError, type Durability } from '../broker/store.js'
 import { Daemon } from '../daemon/daemon.js'
 import { EndpointError, processIsAlive as alive } from '../daemon/listen.js'
 import { fileLogger, stderrLogger } from '../daemon/log.js'
@@ -36,6 +37,8 @@ async function daemon(args: string[]): Promise<number> {
     'max-calls-per-connection': { type: 'string' },
     'max-mailbox-depth': { type: 'string' },
     'max-mailbox-bytes': { type: 'string' },
+    'max-deliveries': { type: 'string' },
+    durability: { type: 'string' },
     'log-file': { type: 'string' },
   }, 0)
   if (values.help) return help('daemon')
@@ -56,9 +59,11 @@ async function daemon(args: string[]): Promise<number> {
       maxOutstandingCalls: parseCount('max-calls-per-connection', values['max-calls-per-connection']),
       maxMailboxDepth: parseCount('max-mailbox-depth', values['max-mailbox-depth']),
       maxMailboxBytes: parseSize('max-mailbox-bytes', values['max-mailbox-bytes']),
+      maxDeliveries: parseCount('max-deliveries', values['max-deliveries']),
+      durability: parseDurability(values.durability),
     })
   } catch (err) {
-    if (err instanceof EndpointError) {
+    if (err instanceof EndpointError || err instanceof StoreError) {
       log('error', err.message)
       if (values['log-file']) process.stderr.write(`thriftbus: ${err.message}\n`)
       return EXIT.ERROR
@@ -80,7 +85,19 @@ async function daemon(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal)
   process.stdout.write(`thriftbus daemon listening on ${running.endpoint} (pid ${process.pid})\n`)
   await running.closed
+  if (running.failure) {
+    if (values['log-file']) process.stderr.write(`thriftbus: ${running.failure.message}\n`)
+    return EXIT.ERROR
+  }
   return EXIT.OK
+}
+
+function parseDurability(text: string | undefined): Durability | undefined {
+  if (text === undefined) return undefined
+  if (!(DURABILITY_LEVELS as readonly string[]).includes(text)) {
+    throw new UsageError(`--durability ${JSON.stringify(text)} is not a level; use one of ${DURABILITY_LEVELS.join(', ')}`)
+  }
+  return text as Durability
 }
 
 async function runningPid(socket: string): Promise<string> {

@@ -6,7 +6,10 @@
  */
 import { mkdirSync, statSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { Broker, type BrokerOptions } from '../broker/broker.js'
+import { SqliteStore, STORE_FILE, type Durability } from '../broker/store.js'
+import { TopicEngine } from '../broker/topics.js'
 import type { Clock } from '../broker/clock.js'
 import type { DaemonStatus, Message } from '../gen/thriftbus.js'
 import { VERSION } from '../version.js'
@@ -15,6 +18,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import { claimEndpoint } from './listen.js'
 import { stderrLogger, type Logger } from './log.js'
 import { messageServiceBindings } from './message-service.js'
+import { pubsubServiceBindings } from './pubsub-service.js'
 import { Session, type MethodBinding, type SessionHost } from './session.js'
 
 /** Connections the daemon serves at once, unless configured otherwise; more are refused. */
@@ -26,7 +30,9 @@ export const SHUTDOWN_GRACE_MS = 2_000
 /** How often the daemon checks that its socket file is still its own. */
 const SOCKET_CHECK_INTERVAL_MS = 2_000
 
-export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | 'maxMailboxBytes'> {
+export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | 'maxMailboxBytes' | 'maxDeliveries'> {
+  /** memory: lost on restart; durable (the default): survives the daemon's crash; fsync: survives power loss. */
+  durability?: Durability
   /** Socket path or Windows pipe name. Default: $THRIFTBUS_SOCKET, else the per-user default. */
   socket?: string
   /** Folder for logs and state. Default: $THRIFTBUS_STATE_DIR, else the per-user default. */
@@ -42,14 +48,23 @@ export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | '
 export class Daemon implements SessionHost {
   readonly endpoint: string
   readonly stateDir: string
-  readonly broker: Broker
-  readonly methods: ReadonlyMap<string, MethodBinding>
+  readonly durability: Durability
+  /** Set once by start(), when the store is open. */
+  broker!: Broker
+  /** Set once by start(). */
+  topics!: TopicEngine
+  /** The durable store; none in memory mode. Set once by start(). */
+  store: SqliteStore | undefined
+  /** Set once by start(). */
+  methods!: ReadonlyMap<string, MethodBinding>
   readonly maxMessageBytes: number
   readonly maxOutstandingCalls: number
   readonly log: Logger
   readonly startedAtMs = Date.now()
   /** Resolves once the daemon has stopped, whoever stopped it. */
   readonly closed: Promise<void>
+  /** Set when the daemon stopped because its store failed: the CLI exits 1 with it. */
+  failure: Error | undefined
   readonly #server: Server
   readonly #sessions = new Set<Session>()
   #inode = 0
@@ -67,6 +82,13 @@ export class Daemon implements SessionHost {
     const daemon = new Daemon(options)
     const claim = await claimEndpoint(daemon.#server, daemon.endpoint)
     if (!claim.claimed) return undefined
+    // The store is opened once the endpoint is ours: another daemon may be using it until then.
+    try {
+      daemon.#openStore(options)
+    } catch (err) {
+      await new Promise<void>((resolve) => daemon.#server.close(() => resolve()))
+      throw err
+    }
     daemon.#inode = claim.inode
     daemon.#server.on('error', (err) => daemon.log('error', `listener: ${err.message}`))
     if (!isWindowsPipe(daemon.endpoint)) {
@@ -82,9 +104,8 @@ export class Daemon implements SessionHost {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxOutstandingCalls = options.maxOutstandingCalls ?? DEFAULT_MAX_OUTSTANDING_CALLS
     this.log = options.log ?? stderrLogger()
+    this.durability = options.durability ?? 'durable'
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 })
-    this.broker = new Broker(options)
-    this.methods = messageServiceBindings(this)
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
     this.#server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
@@ -112,7 +133,19 @@ export class Daemon implements SessionHost {
       connections: this.#sessions.size,
       mailboxes: this.broker.list(),
       stateDir: this.stateDir,
+      durability: this.durability,
+      services: [],
+      helpers: [],
+      subscriptions: this.topics.list(),
     }
+  }
+
+  /**
+   * Commits what the store has pending; sessions call it before writing replies, so that no reply confirms
+   * an uncommitted change. False when the store has failed: the daemon is stopping and writes nothing more.
+   */
+  commitStore(): boolean {
+    return this.store ? this.store.commit() : true
   }
 
   requestShutdown(): void {
@@ -121,12 +154,16 @@ export class Daemon implements SessionHost {
   }
 
   returnUndelivered(messages: Message[]): void {
-    this.broker.returnMessages(messages)
+    const mailboxMessages = this.topics.returnUndelivered(messages)
+    if (mailboxMessages.length > 0) this.broker.returnMessages(mailboxMessages)
     this.log('info', `put ${messages.length} message(s) back: the receiver had gone before they could be written`)
   }
 
   sessionClosed(session: Session): void {
     this.#sessions.delete(session)
+    this.topics.detach(session.id)
+    const n = this.broker.releaseOwner(session.id)
+    if (n > 0) this.log('info', `connection ${session.id} closed with ${n} message(s) on lease: they go back to their mailboxes`)
     if (this.#sessions.size === 0) this.#drained?.()
   }
 
@@ -148,8 +185,32 @@ export class Daemon implements SessionHost {
     }, SHUTDOWN_GRACE_MS)
     if (this.#sessions.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     clearTimeout(grace)
+    this.broker.close()
+    this.store?.close()
     this.log('info', `stopped: pid ${process.pid}, socket ${this.endpoint}`)
     this.#resolveClosed()
+  }
+
+  #openStore(options: DaemonOptions): void {
+    const store = this.durability === 'memory'
+      ? undefined
+      : new SqliteStore(join(this.stateDir, STORE_FILE), this.durability, (err) => this.#storeFailed(err))
+    this.store = store
+    this.broker = new Broker({ ...options, store, log: (level, text) => this.log(level, text) })
+    // Published messages and subscriptions take their ids from the mailboxes' sequence: one id space.
+    this.topics = new TopicEngine({ clock: options.clock, store, nextId: () => this.broker.nextId() })
+    this.methods = new Map([...messageServiceBindings(this), ...pubsubServiceBindings(this)])
+  }
+
+  /**
+   * The store failed to write: stop at once, without writing any reply that is waiting for its commit.
+   * Clients see their connection close; what they had confirmed before is safe in the store.
+   */
+  #storeFailed(err: Error): void {
+    this.log('error', `${err.message}; stopping now`)
+    this.failure ??= err
+    for (const s of this.#sessions) s.destroy()
+    this.#closing ??= this.#shutdown(true)
   }
 
   #accept(socket: Socket): void {

@@ -2,9 +2,9 @@
 import { BusError } from '../errors.js'
 import {
   MessageService, type DaemonStatus, type Message,
-  type MessageService_receiveMessage_args, type MessageService_receiveMessages_args,
+  type MessageService_receiveLeased_args, type MessageService_receiveMessage_args, type MessageService_receiveMessages_args,
 } from '../gen/thriftbus.js'
-import { checkMailboxName, type Broker, type Waiter } from '../broker/broker.js'
+import { checkMailboxName, type Broker, type TakeMode, type Waiter } from '../broker/broker.js'
 import type { Call, MethodBinding } from './session.js'
 
 /** Most messages one receiveMessages call returns. */
@@ -38,12 +38,17 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
       call.park(broker.wait(args.recipient, new ReceiveOne(call, args.recipient, timeoutMs), timeoutMs))
     }),
     bind(methods.receiveMessages, (call, args: MessageService_receiveMessages_args) => {
-      if (args.max < 1) throw new BusError('INVALID_ARGUMENT', `max must be at least 1, got ${args.max}`)
-      const max = Math.min(args.max, MAX_RECEIVE_BATCH)
-      const got = broker.take(args.recipient, max, host.maxMessageBytes)
-      const timeoutMs = args.timeoutMs ?? 0
-      if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-      call.park(broker.wait(args.recipient, new ReceiveMany(call), timeoutMs))
+      receiveMany(call, args.recipient, args.max, args.timeoutMs ?? 0, AT_MOST_ONCE)
+    }),
+    bind(methods.receiveLeased, (call, args: MessageService_receiveLeased_args) => {
+      if (args.leaseMs === 0) throw new BusError('INVALID_ARGUMENT', 'leaseMs must be at least 1; use receiveMessages to receive without a lease')
+      receiveMany(call, args.recipient, args.max, args.timeoutMs, { leaseMs: args.leaseMs, owner: call.session.id })
+    }),
+    bind(methods.ack, (call, args) => {
+      call.reply({ success: broker.ack(args.ids) })
+    }),
+    bind(methods.nack, (call, args) => {
+      call.reply({ success: broker.nack(args.ids) })
     }),
     bind(methods.returnMessages, (call, args) => {
       call.reply({ success: broker.returnMessages(args.messages) })
@@ -72,6 +77,13 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
       host.requestShutdown()
     }),
   ]
+  function receiveMany(call: Call, recipient: string, max: number, timeoutMs: number, mode: TakeMode): void {
+    if (max < 1) throw new BusError('INVALID_ARGUMENT', `max must be at least 1, got ${max}`)
+    const got = broker.take(recipient, Math.min(max, MAX_RECEIVE_BATCH), host.maxMessageBytes, mode)
+    if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
+    call.park(broker.wait(recipient, new ReceiveMany(call), timeoutMs, mode))
+  }
+
   const map = new Map<string, MethodBinding>()
   for (const b of list) {
     map.set(b.codec.name, b)
@@ -79,6 +91,8 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
   }
   return map
 }
+
+const AT_MOST_ONCE: TakeMode = { leaseMs: 0, owner: 0 }
 
 class ReceiveOne implements Waiter {
   constructor(

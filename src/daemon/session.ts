@@ -43,6 +43,8 @@ export interface SessionHost {
   sessionClosed(session: Session): void
   /** Messages handed to this connection that could not be written to it: they go back to their mailboxes. */
   returnUndelivered(messages: Message[]): void
+  /** Commits the store's pending changes before replies go out; false: the daemon is stopping, write nothing. */
+  commitStore(): boolean
 }
 
 /** A call being served. Answer it exactly once; later answers are ignored. */
@@ -310,7 +312,11 @@ export class Session {
 
   readonly #flush = (): void => {
     this.#flushQueued = false
-    const out = this.#writer?.take()
+    if (this.#writer === undefined || this.#writer.pending === 0) return
+    // Group commit: a reply may confirm a change to the store (a send accepted, a message handed out), so
+    // everything pending commits first. Replies made in the same turn share that commit.
+    if (!this.host.commitStore()) return
+    const out = this.#writer.take()
     if (!out) return
     const delivering = this.#delivering
     if (delivering.length > 0) this.#delivering = []

@@ -1121,11 +1121,10 @@ export function writeMessageService_sendMessage_result(w: ProtocolWriter, v: Mes
 export interface MessageService_receiveMessage_args {
   recipient: string
   timeoutMs?: number
-  leaseMs?: number
 }
 
 export function readMessageService_receiveMessage_args(r: ProtocolReader): MessageService_receiveMessage_args {
-  const v: MessageService_receiveMessage_args = { recipient: '', timeoutMs: 0, leaseMs: 0 }
+  const v: MessageService_receiveMessage_args = { recipient: '', timeoutMs: 0 }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1140,12 +1139,6 @@ export function readMessageService_receiveMessage_args(r: ProtocolReader): Messa
       case 2:
         if (t === T_I64) {
           v.timeoutMs = r.readI64()
-          continue
-        }
-        break
-      case 3:
-        if (t === T_I64) {
-          v.leaseMs = r.readI64()
           continue
         }
         break
@@ -1165,10 +1158,6 @@ export function writeMessageService_receiveMessage_args(w: ProtocolWriter, v: Me
   if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
     w.writeFieldBegin(T_I64, 2)
     w.writeI64(v.timeoutMs)
-  }
-  if (v.leaseMs !== undefined && v.leaseMs !== null) {
-    w.writeFieldBegin(T_I64, 3)
-    w.writeI64(v.leaseMs)
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -1223,11 +1212,10 @@ export interface MessageService_receiveMessages_args {
   recipient: string
   max: number
   timeoutMs?: number
-  leaseMs?: number
 }
 
 export function readMessageService_receiveMessages_args(r: ProtocolReader): MessageService_receiveMessages_args {
-  const v: MessageService_receiveMessages_args = { recipient: '', max: 0, timeoutMs: 0, leaseMs: 0 }
+  const v: MessageService_receiveMessages_args = { recipient: '', max: 0, timeoutMs: 0 }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1251,12 +1239,6 @@ export function readMessageService_receiveMessages_args(r: ProtocolReader): Mess
           continue
         }
         break
-      case 4:
-        if (t === T_I64) {
-          v.leaseMs = r.readI64()
-          continue
-        }
-        break
     }
     r.skip(t)
   }
@@ -1277,10 +1259,6 @@ export function writeMessageService_receiveMessages_args(w: ProtocolWriter, v: M
   if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
     w.writeFieldBegin(T_I64, 3)
     w.writeI64(v.timeoutMs)
-  }
-  if (v.leaseMs !== undefined && v.leaseMs !== null) {
-    w.writeFieldBegin(T_I64, 4)
-    w.writeI64(v.leaseMs)
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -1325,6 +1303,129 @@ export function readMessageService_receiveMessages_result(r: ProtocolReader): Me
 }
 
 export function writeMessageService_receiveMessages_result(w: ProtocolWriter, v: MessageService_receiveMessages_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_LIST, 0)
+    w.writeListBegin(T_STRUCT, v.success.length)
+    for (const e0 of v.success) {
+      writeMessage(w, e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_receiveLeased_args {
+  recipient: string
+  max: number
+  timeoutMs: number
+  leaseMs: number
+}
+
+export function readMessageService_receiveLeased_args(r: ProtocolReader): MessageService_receiveLeased_args {
+  const v: MessageService_receiveLeased_args = { recipient: '', max: 0, timeoutMs: 0, leaseMs: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.recipient = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I32) {
+          v.max = r.readI32()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I64) {
+          v.timeoutMs = r.readI64()
+          continue
+        }
+        break
+      case 4:
+        if (t === T_I64) {
+          v.leaseMs = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_receiveLeased_args(w: ProtocolWriter, v: MessageService_receiveLeased_args): void {
+  w.writeStructBegin()
+  if (v.recipient !== undefined && v.recipient !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.recipient)
+  }
+  if (v.max !== undefined && v.max !== null) {
+    w.writeFieldBegin(T_I32, 2)
+    w.writeI32(v.max)
+  }
+  if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
+    w.writeFieldBegin(T_I64, 3)
+    w.writeI64(v.timeoutMs)
+  }
+  if (v.leaseMs !== undefined && v.leaseMs !== null) {
+    w.writeFieldBegin(T_I64, 4)
+    w.writeI64(v.leaseMs)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_receiveLeased_result {
+  success?: Message[]
+  error?: BusException
+}
+
+export function readMessageService_receiveLeased_result(r: ProtocolReader): MessageService_receiveLeased_result {
+  const v: MessageService_receiveLeased_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: Message[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readMessage(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.success = x0
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_receiveLeased_result(w: ProtocolWriter, v: MessageService_receiveLeased_result): void {
   w.writeStructBegin()
   if (v.success !== undefined && v.success !== null) {
     w.writeFieldBegin(T_LIST, 0)
@@ -2154,6 +2255,15 @@ export const MessageService = {
       readResult: readMessageService_receiveMessages_result,
       writeResult: writeMessageService_receiveMessages_result,
     } as MethodCodec<MessageService_receiveMessages_args, MessageService_receiveMessages_result>,
+    receiveLeased: {
+      name: 'receiveLeased',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_receiveLeased_args,
+      writeArgs: writeMessageService_receiveLeased_args,
+      readResult: readMessageService_receiveLeased_result,
+      writeResult: writeMessageService_receiveLeased_result,
+    } as MethodCodec<MessageService_receiveLeased_args, MessageService_receiveLeased_result>,
     ack: {
       name: 'ack',
       oneway: false,

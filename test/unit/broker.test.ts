@@ -77,7 +77,7 @@ t.test('a parked waiter gets the next message at once, without it entering the q
   const { broker } = setup()
   const w = new RecordingWaiter()
   broker.wait('inbox', w, -1)
-  t.same(broker.stats('inbox'), { name: 'inbox', depth: 0, bytes: 0, waiters: 1 })
+  t.match(broker.stats('inbox'), { name: 'inbox', depth: 0, bytes: 0, waiters: 1 })
   broker.send(msg('inbox', 'hello'))
   t.same(w.contents, [['hello']])
   t.equal(broker.takeOne('inbox'), undefined)
@@ -115,7 +115,7 @@ t.test('when the only waiter is inactive the message is queued, not lost', async
   gone.active = false
   broker.send(msg('q', 'kept'))
   t.same(gone.settled, [])
-  t.same(broker.list(), [{ name: 'q', depth: 1, bytes: 5, waiters: 0 }])
+  t.match(broker.list(), [{ name: 'q', depth: 1, bytes: 5, waiters: 0 }])
   t.equal(broker.takeOne('q')?.content, 'kept')
 })
 
@@ -124,7 +124,7 @@ t.test('returnMessages to a mailbox whose only waiter is inactive keeps the mess
   const gone = new RecordingWaiter()
   broker.wait('q', gone, -1)
   gone.active = false
-  broker.returnMessages([msg('q', 'r1', { id: 1 }), msg('q', 'r2', { id: 2 })])
+  broker.returnMessages([msg('q', 'r1', { id: 1 }), msg('q', 'r2', { id: 2 })].map((m) => (broker.nextId(), m)))
   t.same(contents(broker.take('q', 10)), ['r1', 'r2'])
 })
 
@@ -189,23 +189,32 @@ t.test('cancel() of a waiter that already received a message returns false', asy
   t.equal(p.cancel(), false)
 })
 
-t.test('returnMessages puts messages back at the head, in order, keeping their ids', async (t) => {
+t.test('returnMessages puts messages back at the head, in id order, keeping their ids', async (t) => {
   const { broker } = setup()
-  broker.send(msg('q', 'c'))
-  broker.send(msg('q', 'd'))
-  const taken = broker.take('q', 1)
-  t.same(contents(taken), ['c'])
-  const back = [msg('q', 'a', { id: 101 }), msg('q', 'b', { id: 102 }), taken[0]!]
-  t.equal(broker.returnMessages(back), 3)
+  for (const c of ['a', 'b', 'c', 'd']) broker.send(msg('q', c))
+  const taken = broker.take('q', 3)
+  t.same(contents(taken), ['a', 'b', 'c'])
+  t.equal(broker.returnMessages([taken[2]!, taken[0]!, taken[1]!]), 3, 'returned out of order')
   const all = broker.take('q', 10)
   t.same(contents(all), ['a', 'b', 'c', 'd'])
-  t.same(all.slice(0, 2).map((m) => m.id), [101, 102])
+  t.same(all.map((m) => m.id), [1, 2, 3, 4])
+})
+
+t.test('returnMessages refuses messages without an id the daemon gave, and ignores repeats', async (t) => {
+  const { broker } = setup()
+  broker.send(msg('q', 'a'))
+  t.throws(() => broker.returnMessages([msg('q', 'x')]), { code: 'INVALID_ARGUMENT' })
+  t.throws(() => broker.returnMessages([msg('q', 'x', { id: 99 })]), { code: 'INVALID_ARGUMENT' }, 'an id not given yet')
+  const a = broker.takeOne('q')!
+  broker.returnMessages([a, a])
+  t.same(contents(broker.take('q', 10)), ['a'])
 })
 
 t.test('returnMessages hands the first returned message to a parked waiter and queues the rest behind it', async (t) => {
   const { broker } = setup()
   const w = new RecordingWaiter()
   broker.wait('q', w, -1)
+  for (let i = 0; i < 3; i++) broker.nextId()
   broker.returnMessages([msg('q', 'a', { id: 1 }), msg('q', 'b', { id: 2 }), msg('q', 'c', { id: 3 })])
   t.same(w.contents, [['a']])
   t.same(contents(broker.take('q', 10)), ['b', 'c'])
@@ -215,6 +224,7 @@ t.test('returnMessages with one message and a parked waiter hands it over', asyn
   const { broker } = setup()
   const w = new RecordingWaiter()
   broker.wait('q', w, -1)
+  for (let i = 0; i < 7; i++) broker.nextId()
   broker.returnMessages([msg('q', 'only', { id: 7 })])
   t.same(w.contents, [['only']])
   t.equal(broker.takeOne('q'), undefined)
@@ -254,9 +264,9 @@ t.test('stats and list report depth, bytes and waiters; bytes count body and hea
   broker.send(msg('b-box', 'xy')) // 3
   broker.send(msg('a-box', 'z'))
   broker.wait('c-box', new RecordingWaiter(), -1)
-  t.same(broker.stats('b-box'), { name: 'b-box', depth: 2, bytes: 22, waiters: 0 })
-  t.same(broker.stats('unknown'), { name: 'unknown', depth: 0, bytes: 0, waiters: 0 })
-  t.same(broker.list(), [
+  t.match(broker.stats('b-box'), { name: 'b-box', depth: 2, bytes: 22, waiters: 0 })
+  t.match(broker.stats('unknown'), { name: 'unknown', depth: 0, bytes: 0, waiters: 0 })
+  t.match(broker.list(), [
     { name: 'a-box', depth: 1, bytes: 2, waiters: 0 },
     { name: 'b-box', depth: 2, bytes: 22, waiters: 0 },
     { name: 'c-box', depth: 0, bytes: 0, waiters: 1 },

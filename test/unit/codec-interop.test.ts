@@ -156,16 +156,27 @@ const STATUS: DaemonStatus = {
   uptimeMs: 2 ** 33 + 7,
   connections: 2147483647,
   mailboxes: [
-    { name: 'jobs', depth: 3, bytes: 2 ** 35, waiters: 0 },
-    { name: 'émoji-🎉', depth: 0, bytes: 0, waiters: -1 },
-    { name: '', depth: -5, bytes: -(2 ** 40), waiters: 12 },
+    { name: 'jobs', depth: 3, bytes: 2 ** 35, waiters: 0, leased: 2, expired: 0, deadLettered: 1 },
+    { name: 'émoji-🎉', depth: 0, bytes: 0, waiters: -1, leased: 0, expired: 2 ** 40, deadLettered: 0 },
+    { name: '', depth: -5, bytes: -(2 ** 40), waiters: 12, leased: -1, expired: -2, deadLettered: -3 },
   ],
   stateDir: '',
+  durability: 'durable',
+  services: [{ name: 'UserService', providers: 2, calls: 2 ** 36, inFlight: 3, failures: 0 }],
+  helpers: [
+    { serviceName: 'UserService', command: ['node', 'helper.js', 'ü'], pid: 4242, state: 'running', restarts: 1, lastError: '' },
+    { serviceName: 'x', command: [], pid: 0, state: 'failed', restarts: 0, lastError: 'exited with code 1' },
+  ],
+  subscriptions: [
+    { id: 7, pattern: 'builds.>', durableName: 'audit', queued: 3, dropped: 2 ** 34, delivered: 9, maxQueued: 10_000, attached: false },
+  ],
 }
 const EMPTY_STATUS: DaemonStatus = { ...STATUS, mailboxes: [], version: '', endpoint: '' }
 const BIG_STATUS: DaemonStatus = {
   ...STATUS,
-  mailboxes: Array.from({ length: 20 }, (_, i) => ({ name: `m${i}`, depth: i, bytes: i * 1000, waiters: i % 3 })),
+  mailboxes: Array.from({ length: 20 }, (_, i) => ({
+    name: `m${i}`, depth: i, bytes: i * 1000, waiters: i % 3, leased: i, expired: 0, deadLettered: i % 2,
+  })),
 }
 
 for (const p of PROTOS) {

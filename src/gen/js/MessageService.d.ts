@@ -43,36 +43,50 @@ declare class Client {
      * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
      * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
      * timeoutMs < 0: waits until a message arrives or the connection closes.
-     * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
-     * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
-     * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
+     * At most once: the message is removed as it is handed out (receiveLeased is the at-least-once way).
      */
-    receiveMessage(recipient: string, timeoutMs?: Int64, leaseMs?: Int64): Promise<Message>;
+    receiveMessage(recipient: string, timeoutMs?: Int64): Promise<Message>;
 
     /**
      * Takes the oldest message from the mailbox named recipient.
      * timeoutMs = 0 (the default): returns at once, or throws NO_MESSAGE.
      * timeoutMs > 0: waits up to that long for a message, then throws NO_MESSAGE.
      * timeoutMs < 0: waits until a message arrives or the connection closes.
-     * leaseMs = 0 (the default): at most once, the message is removed as it is handed out.
-     * leaseMs > 0: at least once, the message is leased to this connection for leaseMs; ack(id) removes it,
-     * nack(id), the end of the lease or the end of the connection puts it back at the head of its mailbox.
+     * At most once: the message is removed as it is handed out (receiveLeased is the at-least-once way).
      */
-    receiveMessage(recipient: string, timeoutMs?: Int64, leaseMs?: Int64, callback?: (error: ttypes.BusException, response: Message)=>void): void;
+    receiveMessage(recipient: string, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message)=>void): void;
 
     /**
      * Takes up to max messages, oldest first. Waits like receiveMessage when the
      * mailbox is empty, and returns as soon as at least one message is there.
      * Returns an empty list when the wait runs out.
      */
-    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, leaseMs?: Int64): Promise<Message[]>;
+    receiveMessages(recipient: string, max: number, timeoutMs?: Int64): Promise<Message[]>;
 
     /**
      * Takes up to max messages, oldest first. Waits like receiveMessage when the
      * mailbox is empty, and returns as soon as at least one message is there.
      * Returns an empty list when the wait runs out.
      */
-    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, leaseMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
+    receiveMessages(recipient: string, max: number, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
+
+    /**
+     * At least once: takes up to max messages like receiveMessages, but leases them to this connection for
+     * leaseMs instead of removing them. ack(ids) removes them for good; nack(ids), the end of the lease, or the
+     * end of the connection puts them back at the head of their mailbox, with deliveryCount kept, and after the
+     * daemon's maximum number of deliveries moves them to the mailbox "<recipient>.dead-letter".
+     * (A new method rather than a new argument: code generated for Python and others passes every argument.)
+     */
+    receiveLeased(recipient: string, max: number, timeoutMs: Int64, leaseMs: Int64): Promise<Message[]>;
+
+    /**
+     * At least once: takes up to max messages like receiveMessages, but leases them to this connection for
+     * leaseMs instead of removing them. ack(ids) removes them for good; nack(ids), the end of the lease, or the
+     * end of the connection puts them back at the head of their mailbox, with deliveryCount kept, and after the
+     * daemon's maximum number of deliveries moves them to the mailbox "<recipient>.dead-letter".
+     * (A new method rather than a new argument: code generated for Python and others passes every argument.)
+     */
+    receiveLeased(recipient: string, max: number, timeoutMs: Int64, leaseMs: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
 
     /**
      * Removes leased messages for good. Returns how many of the ids were out on lease (others are ignored).
@@ -97,18 +111,20 @@ declare class Client {
     nack(ids: Int64[], callback?: (error: ttypes.BusException, response: number)=>void): void;
 
     /**
-     * Puts messages back at the head of their mailboxes, in the given order, so
-     * they are the next ones received. Used by clients that took messages they
+     * Puts messages back at the head of their mailboxes, in id order (the order
+     * they were received in), so they are the next ones received. Used by clients that took messages they
      * can no longer hand on (a receive that was aborted while its reply was on
-     * its way). Returns how many were put back.
+     * its way). Each must carry the id the daemon gave it; a leased one has its
+     * lease ended, as nack does. Returns how many were put back.
      */
     returnMessages(messages: Message[]): Promise<number>;
 
     /**
-     * Puts messages back at the head of their mailboxes, in the given order, so
-     * they are the next ones received. Used by clients that took messages they
+     * Puts messages back at the head of their mailboxes, in id order (the order
+     * they were received in), so they are the next ones received. Used by clients that took messages they
      * can no longer hand on (a receive that was aborted while its reply was on
-     * its way). Returns how many were put back.
+     * its way). Each must carry the id the daemon gave it; a leased one has its
+     * lease ended, as nack does. Returns how many were put back.
      */
     returnMessages(messages: Message[], callback?: (error: ttypes.BusException, response: number)=>void): void;
 
@@ -205,6 +221,7 @@ declare class Processor {
     process_sendMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_receiveLeased(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_ack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_nack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_returnMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

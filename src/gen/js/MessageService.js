@@ -140,16 +140,12 @@ const MessageService_receiveMessage_args = class {
   constructor(args) {
     this.recipient = null;
     this.timeoutMs = new Int64(0);
-    this.leaseMs = new Int64(0);
     if (args) {
       if (args.recipient !== undefined && args.recipient !== null) {
         this.recipient = args.recipient;
       }
       if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
         this.timeoutMs = args.timeoutMs;
-      }
-      if (args.leaseMs !== undefined && args.leaseMs !== null) {
-        this.leaseMs = args.leaseMs;
       }
     }
   }
@@ -178,13 +174,6 @@ const MessageService_receiveMessage_args = class {
           input.skip(ftype);
         }
         break;
-        case 3:
-        if (ftype == Thrift.Type.I64) {
-          this.leaseMs = input.readI64();
-        } else {
-          input.skip(ftype);
-        }
-        break;
         default:
           input.skip(ftype);
       }
@@ -204,11 +193,6 @@ const MessageService_receiveMessage_args = class {
     if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
       output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 2);
       output.writeI64(this.timeoutMs);
-      output.writeFieldEnd();
-    }
-    if (this.leaseMs !== null && this.leaseMs !== undefined) {
-      output.writeFieldBegin('leaseMs', Thrift.Type.I64, 3);
-      output.writeI64(this.leaseMs);
       output.writeFieldEnd();
     }
     output.writeFieldStop();
@@ -293,7 +277,6 @@ const MessageService_receiveMessages_args = class {
     this.recipient = null;
     this.max = null;
     this.timeoutMs = new Int64(0);
-    this.leaseMs = new Int64(0);
     if (args) {
       if (args.recipient !== undefined && args.recipient !== null) {
         this.recipient = args.recipient;
@@ -303,9 +286,6 @@ const MessageService_receiveMessages_args = class {
       }
       if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
         this.timeoutMs = args.timeoutMs;
-      }
-      if (args.leaseMs !== undefined && args.leaseMs !== null) {
-        this.leaseMs = args.leaseMs;
       }
     }
   }
@@ -341,13 +321,6 @@ const MessageService_receiveMessages_args = class {
           input.skip(ftype);
         }
         break;
-        case 4:
-        if (ftype == Thrift.Type.I64) {
-          this.leaseMs = input.readI64();
-        } else {
-          input.skip(ftype);
-        }
-        break;
         default:
           input.skip(ftype);
       }
@@ -372,11 +345,6 @@ const MessageService_receiveMessages_args = class {
     if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
       output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 3);
       output.writeI64(this.timeoutMs);
-      output.writeFieldEnd();
-    }
-    if (this.leaseMs !== null && this.leaseMs !== undefined) {
-      output.writeFieldBegin('leaseMs', Thrift.Type.I64, 4);
-      output.writeI64(this.leaseMs);
       output.writeFieldEnd();
     }
     output.writeFieldStop();
@@ -471,6 +439,189 @@ const MessageService_receiveMessages_result = class {
   }
 
 };
+const MessageService_receiveLeased_args = class {
+  constructor(args) {
+    this.recipient = null;
+    this.max = null;
+    this.timeoutMs = null;
+    this.leaseMs = null;
+    if (args) {
+      if (args.recipient !== undefined && args.recipient !== null) {
+        this.recipient = args.recipient;
+      }
+      if (args.max !== undefined && args.max !== null) {
+        this.max = args.max;
+      }
+      if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
+        this.timeoutMs = args.timeoutMs;
+      }
+      if (args.leaseMs !== undefined && args.leaseMs !== null) {
+        this.leaseMs = args.leaseMs;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.recipient = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I32) {
+          this.max = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.I64) {
+          this.timeoutMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 4:
+        if (ftype == Thrift.Type.I64) {
+          this.leaseMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_receiveLeased_args');
+    if (this.recipient !== null && this.recipient !== undefined) {
+      output.writeFieldBegin('recipient', Thrift.Type.STRING, 1);
+      output.writeString(this.recipient);
+      output.writeFieldEnd();
+    }
+    if (this.max !== null && this.max !== undefined) {
+      output.writeFieldBegin('max', Thrift.Type.I32, 2);
+      output.writeI32(this.max);
+      output.writeFieldEnd();
+    }
+    if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
+      output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 3);
+      output.writeI64(this.timeoutMs);
+      output.writeFieldEnd();
+    }
+    if (this.leaseMs !== null && this.leaseMs !== undefined) {
+      output.writeFieldBegin('leaseMs', Thrift.Type.I64, 4);
+      output.writeI64(this.leaseMs);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_receiveLeased_result = class {
+  constructor(args) {
+    this.success = null;
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = Thrift.copyList(args.success, [ttypes.Message]);
+      }
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.LIST) {
+          this.success = [];
+          const _rtmp338 = input.readListBegin();
+          const _size37 = _rtmp338.size || 0;
+          for (let _i39 = 0; _i39 < _size37; ++_i39) {
+            let elem40 = null;
+            elem40 = new ttypes.Message();
+            elem40.read(input);
+            this.success.push(elem40);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_receiveLeased_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.LIST, 0);
+      output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
+      for (let iter41 in this.success) {
+        if (this.success.hasOwnProperty(iter41)) {
+          iter41 = this.success[iter41];
+          iter41.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const MessageService_ack_args = class {
   constructor(args) {
     this.ids = null;
@@ -494,12 +645,12 @@ const MessageService_ack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp338 = input.readListBegin();
-          const _size37 = _rtmp338.size || 0;
-          for (let _i39 = 0; _i39 < _size37; ++_i39) {
-            let elem40 = null;
-            elem40 = input.readI64();
-            this.ids.push(elem40);
+          const _rtmp343 = input.readListBegin();
+          const _size42 = _rtmp343.size || 0;
+          for (let _i44 = 0; _i44 < _size42; ++_i44) {
+            let elem45 = null;
+            elem45 = input.readI64();
+            this.ids.push(elem45);
           }
           input.readListEnd();
         } else {
@@ -523,10 +674,10 @@ const MessageService_ack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter41 in this.ids) {
-        if (this.ids.hasOwnProperty(iter41)) {
-          iter41 = this.ids[iter41];
-          output.writeI64(iter41);
+      for (let iter46 in this.ids) {
+        if (this.ids.hasOwnProperty(iter46)) {
+          iter46 = this.ids[iter46];
+          output.writeI64(iter46);
         }
       }
       output.writeListEnd();
@@ -631,12 +782,12 @@ const MessageService_nack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp343 = input.readListBegin();
-          const _size42 = _rtmp343.size || 0;
-          for (let _i44 = 0; _i44 < _size42; ++_i44) {
-            let elem45 = null;
-            elem45 = input.readI64();
-            this.ids.push(elem45);
+          const _rtmp348 = input.readListBegin();
+          const _size47 = _rtmp348.size || 0;
+          for (let _i49 = 0; _i49 < _size47; ++_i49) {
+            let elem50 = null;
+            elem50 = input.readI64();
+            this.ids.push(elem50);
           }
           input.readListEnd();
         } else {
@@ -660,10 +811,10 @@ const MessageService_nack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter46 in this.ids) {
-        if (this.ids.hasOwnProperty(iter46)) {
-          iter46 = this.ids[iter46];
-          output.writeI64(iter46);
+      for (let iter51 in this.ids) {
+        if (this.ids.hasOwnProperty(iter51)) {
+          iter51 = this.ids[iter51];
+          output.writeI64(iter51);
         }
       }
       output.writeListEnd();
@@ -768,13 +919,13 @@ const MessageService_returnMessages_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.messages = [];
-          const _rtmp348 = input.readListBegin();
-          const _size47 = _rtmp348.size || 0;
-          for (let _i49 = 0; _i49 < _size47; ++_i49) {
-            let elem50 = null;
-            elem50 = new ttypes.Message();
-            elem50.read(input);
-            this.messages.push(elem50);
+          const _rtmp353 = input.readListBegin();
+          const _size52 = _rtmp353.size || 0;
+          for (let _i54 = 0; _i54 < _size52; ++_i54) {
+            let elem55 = null;
+            elem55 = new ttypes.Message();
+            elem55.read(input);
+            this.messages.push(elem55);
           }
           input.readListEnd();
         } else {
@@ -798,10 +949,10 @@ const MessageService_returnMessages_args = class {
     if (this.messages !== null && this.messages !== undefined) {
       output.writeFieldBegin('messages', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.STRUCT, this.messages.length);
-      for (let iter51 in this.messages) {
-        if (this.messages.hasOwnProperty(iter51)) {
-          iter51 = this.messages[iter51];
-          iter51.write(output);
+      for (let iter56 in this.messages) {
+        if (this.messages.hasOwnProperty(iter56)) {
+          iter56 = this.messages[iter56];
+          iter56.write(output);
         }
       }
       output.writeListEnd();
@@ -1037,13 +1188,13 @@ const MessageService_listMailboxes_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp353 = input.readListBegin();
-          const _size52 = _rtmp353.size || 0;
-          for (let _i54 = 0; _i54 < _size52; ++_i54) {
-            let elem55 = null;
-            elem55 = new ttypes.MailboxInfo();
-            elem55.read(input);
-            this.success.push(elem55);
+          const _rtmp358 = input.readListBegin();
+          const _size57 = _rtmp358.size || 0;
+          for (let _i59 = 0; _i59 < _size57; ++_i59) {
+            let elem60 = null;
+            elem60 = new ttypes.MailboxInfo();
+            elem60.read(input);
+            this.success.push(elem60);
           }
           input.readListEnd();
         } else {
@@ -1067,10 +1218,10 @@ const MessageService_listMailboxes_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter56 in this.success) {
-        if (this.success.hasOwnProperty(iter56)) {
-          iter56 = this.success[iter56];
-          iter56.write(output);
+      for (let iter61 in this.success) {
+        if (this.success.hasOwnProperty(iter61)) {
+          iter61 = this.success[iter61];
+          iter61.write(output);
         }
       }
       output.writeListEnd();
@@ -1713,23 +1864,22 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('sendMessage failed: unknown result');
   }
 
-  receiveMessage (recipient, timeoutMs, leaseMs) {
+  receiveMessage (recipient, timeoutMs) {
     this._seqid = this.new_seqid();
     const self = this;
     return new Promise((resolve, reject) => {
       self._reqs[self.seqid()] = (error, result) => {
         return error ? reject(error) : resolve(result);
       };
-      self.send_receiveMessage(recipient, timeoutMs, leaseMs);
+      self.send_receiveMessage(recipient, timeoutMs);
     });
   }
 
-  send_receiveMessage (recipient, timeoutMs, leaseMs) {
+  send_receiveMessage (recipient, timeoutMs) {
     const output = new this.pClass(this.output);
     const params = {
       recipient: recipient,
-      timeoutMs: timeoutMs,
-      leaseMs: leaseMs
+      timeoutMs: timeoutMs
     };
     const args = new MessageService_receiveMessage_args(params);
     try {
@@ -1769,24 +1919,23 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('receiveMessage failed: unknown result');
   }
 
-  receiveMessages (recipient, max, timeoutMs, leaseMs) {
+  receiveMessages (recipient, max, timeoutMs) {
     this._seqid = this.new_seqid();
     const self = this;
     return new Promise((resolve, reject) => {
       self._reqs[self.seqid()] = (error, result) => {
         return error ? reject(error) : resolve(result);
       };
-      self.send_receiveMessages(recipient, max, timeoutMs, leaseMs);
+      self.send_receiveMessages(recipient, max, timeoutMs);
     });
   }
 
-  send_receiveMessages (recipient, max, timeoutMs, leaseMs) {
+  send_receiveMessages (recipient, max, timeoutMs) {
     const output = new this.pClass(this.output);
     const params = {
       recipient: recipient,
       max: max,
-      timeoutMs: timeoutMs,
-      leaseMs: leaseMs
+      timeoutMs: timeoutMs
     };
     const args = new MessageService_receiveMessages_args(params);
     try {
@@ -1824,6 +1973,63 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
       return callback(null, result.success);
     }
     return callback('receiveMessages failed: unknown result');
+  }
+
+  receiveLeased (recipient, max, timeoutMs, leaseMs) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_receiveLeased(recipient, max, timeoutMs, leaseMs);
+    });
+  }
+
+  send_receiveLeased (recipient, max, timeoutMs, leaseMs) {
+    const output = new this.pClass(this.output);
+    const params = {
+      recipient: recipient,
+      max: max,
+      timeoutMs: timeoutMs,
+      leaseMs: leaseMs
+    };
+    const args = new MessageService_receiveLeased_args(params);
+    try {
+      output.writeMessageBegin('receiveLeased', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_receiveLeased (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_receiveLeased_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('receiveLeased failed: unknown result');
   }
 
   ack (ids) {
@@ -2451,11 +2657,10 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
     const args = new MessageService_receiveMessage_args();
     args.read(input);
     input.readMessageEnd();
-    if (this._handler.receiveMessage.length === 3) {
+    if (this._handler.receiveMessage.length === 2) {
       Promise.resolve(this._handler.receiveMessage.bind(this._handler)(
         args.recipient,
-        args.timeoutMs,
-        args.leaseMs
+        args.timeoutMs
       )).then(result => {
         const result_obj = new MessageService_receiveMessage_result({success: result});
         output.writeMessageBegin("receiveMessage", Thrift.MessageType.REPLY, seqid);
@@ -2476,7 +2681,7 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         output.flush();
       });
     } else {
-      this._handler.receiveMessage(args.recipient, args.timeoutMs, args.leaseMs, (err, result) => {
+      this._handler.receiveMessage(args.recipient, args.timeoutMs, (err, result) => {
         let result_obj;
         if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
           result_obj = new MessageService_receiveMessage_result((err !== null || typeof err === 'undefined') ? err : {success: result});
@@ -2495,12 +2700,11 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
     const args = new MessageService_receiveMessages_args();
     args.read(input);
     input.readMessageEnd();
-    if (this._handler.receiveMessages.length === 4) {
+    if (this._handler.receiveMessages.length === 3) {
       Promise.resolve(this._handler.receiveMessages.bind(this._handler)(
         args.recipient,
         args.max,
-        args.timeoutMs,
-        args.leaseMs
+        args.timeoutMs
       )).then(result => {
         const result_obj = new MessageService_receiveMessages_result({success: result});
         output.writeMessageBegin("receiveMessages", Thrift.MessageType.REPLY, seqid);
@@ -2521,7 +2725,7 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         output.flush();
       });
     } else {
-      this._handler.receiveMessages(args.recipient, args.max, args.timeoutMs, args.leaseMs, (err, result) => {
+      this._handler.receiveMessages(args.recipient, args.max, args.timeoutMs, (err, result) => {
         let result_obj;
         if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
           result_obj = new MessageService_receiveMessages_result((err !== null || typeof err === 'undefined') ? err : {success: result});
@@ -2529,6 +2733,51 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("receiveMessages", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_receiveLeased (seqid, input, output) {
+    const args = new MessageService_receiveLeased_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.receiveLeased.length === 4) {
+      Promise.resolve(this._handler.receiveLeased.bind(this._handler)(
+        args.recipient,
+        args.max,
+        args.timeoutMs,
+        args.leaseMs
+      )).then(result => {
+        const result_obj = new MessageService_receiveLeased_result({success: result});
+        output.writeMessageBegin("receiveLeased", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_receiveLeased_result(err);
+          output.writeMessageBegin("receiveLeased", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("receiveLeased", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.receiveLeased(args.recipient, args.max, args.timeoutMs, args.leaseMs, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_receiveLeased_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("receiveLeased", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("receiveLeased", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();

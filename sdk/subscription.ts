@@ -1,0 +1,119 @@
+/**
+ * A subscription to a topic pattern, as an async iterable: `for await (const m of sub) ...`.
+ *
+ * - It keeps one poll outstanding on the daemon: while the loop body handles a batch, the next poll already
+ *   waits, so a published message reaches the subscriber in one hop.
+ * - When the connection is lost it subscribes again once the client has reconnected: a durable subscription
+ *   resumes (same id, with what was queued meanwhile); a plain one starts afresh (what was published in
+ *   between is not seen).
+ * - Ending the loop (break, throw, return) or close() cancels the outstanding poll; messages already on their
+ *   way back in that poll's reply are dropped, so a durable subscriber that must see everything should stop
+ *   only between batches of a quiet topic, or accept that gap.
+ */
+import { BusError, isBusError } from '../src/errors.js'
+import { PubSub, type Message } from '../src/gen/thriftbus.js'
+import type { CallOptions, Client } from './client.js'
+
+export interface SubscribeOptions {
+  /**
+   * Makes the subscription durable under this name: it outlives the connection and the daemon, queues (within
+   * its bound) while nobody is attached, and subscribing again with the same name and pattern resumes it.
+   */
+  durableName?: string
+  /** The subscription's queue bound; past it the oldest messages are dropped and counted (default: the daemon's, 10,000). */
+  maxQueued?: number
+  /** Messages per poll (default 256). */
+  batchSize?: number
+  /** Aborting ends the iteration with CANCELLED. */
+  signal?: AbortSignal
+}
+
+export class Subscription implements AsyncIterable<Message> {
+  /** The daemon's id for the subscription; changes when a plain subscription is renewed after a reconnect. */
+  id = 0
+  readonly pattern: string
+  readonly #client: Client
+  readonly #options: SubscribeOptions
+  readonly #stop = new AbortController()
+  #closed = false
+
+  /** @internal Use client.subscribe(). */
+  constructor(client: Client, pattern: string, options: SubscribeOptions) {
+    this.#client = client
+    this.pattern = pattern
+    this.#options = options
+  }
+
+  /** @internal Subscribes (or resubscribes) on the daemon. */
+  async start(): Promise<void> {
+    this.id = await this.#client.rpc<number>(
+      PubSub.methods.subscribe,
+      { pattern: this.pattern, durableName: this.#options.durableName ?? '', maxQueued: this.#options.maxQueued ?? 0 },
+      this.#client.plain({ signal: this.#options.signal }),
+    )
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    let pending = this.#poll()
+    try {
+      for (;;) {
+        let batch: Message[]
+        try {
+          batch = await pending
+        } catch (err) {
+          if (this.#closed) return
+          if (isBusError(err) && ['CLOSED', 'SHUTTING_DOWN', 'NOT_FOUND'].includes(err.code) && this.#client.reconnects) {
+            // The connection (and with it a plain subscription) went away: subscribe again once reconnected.
+            await this.#client.reconnected(this.#options.signal)
+            await this.start()
+            pending = this.#poll()
+            continue
+          }
+          throw err
+        }
+        pending = this.#poll() // the next poll waits on the daemon while this batch is handled
+        for (const m of batch) yield m
+      }
+    } finally {
+      pending.catch(() => {})
+      if (!this.#closed) this.#stop.abort()
+    }
+  }
+
+  /**
+   * Stops polling. A plain subscription ends on the daemon; a durable one stays (queueing) until unsubscribe().
+   */
+  async close(options: CallOptions = {}): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#stop.abort()
+    if (!this.#options.durableName) await this.#unsubscribe(options)
+  }
+
+  /** Ends the subscription on the daemon for good, durable or not. */
+  async unsubscribe(options: CallOptions = {}): Promise<void> {
+    this.#closed = true
+    this.#stop.abort()
+    await this.#unsubscribe(options)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  async #unsubscribe(options: CallOptions): Promise<void> {
+    await this.#client.rpc(PubSub.methods.unsubscribe, { subscription: this.id }, this.#client.plain(options)).catch((err) => {
+      if (!isBusError(err) || (err.code !== 'CLOSED' && err.code !== 'NOT_FOUND')) throw err
+    })
+  }
+
+  #poll(): Promise<Message[]> {
+    if (this.#closed) return Promise.reject(new BusError('CLOSED', 'the subscription is closed'))
+    const signal = this.#options.signal ? AbortSignal.any([this.#options.signal, this.#stop.signal]) : this.#stop.signal
+    return this.#client.rpc<Message[]>(
+      PubSub.methods.poll,
+      { subscription: this.id, max: this.#options.batchSize ?? 256, timeoutMs: -1 },
+      { signal, poll: true },
+    )
+  }
+}

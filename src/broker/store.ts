@@ -1,0 +1,369 @@
+/**
+ * The durable store: SQLite in WAL mode through better-sqlite3, one file in the state directory.
+ *
+ * Why SQLite: bench/store-eval/RESULTS.md. In short, it was as fast as lmdb for batched appends here,
+ * reports a corrupt file instead of crashing (lmdb) or silently dropping records (LevelDB), and anyone can
+ * open the file with the sqlite3 shell.
+ *
+ * Rules it keeps:
+ * - Writes run at once inside one open transaction; commit() ends it. The daemon commits before it writes
+ *   any reply, so a reply never confirms what is not committed (group commit: everything one turn of the
+ *   event loop accepted commits together). A transaction that reaches MAX_BATCH_OPS commits early, so the
+ *   event loop is never blocked for more than one bounded batch.
+ * - `durable`: synchronous=NORMAL, a commit reaches the operating system (survives the daemon's crash).
+ *   `fsync`: synchronous=FULL, a commit is fsynced (survives power loss).
+ * - A store that cannot be opened, or that fails its integrity check, stops the daemon with the path and the
+ *   reason. It is never deleted or reset: that is the user's decision.
+ * - A failed write or commit is fatal (onFailure): the daemon stops rather than confirm what it could not
+ *   store, and the in-memory state is not trusted past that point.
+ */
+import { existsSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { BusError } from '../errors.js'
+import type { Message } from '../gen/thriftbus.js'
+import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
+
+/** How the daemon keeps accepted messages. */
+export type Durability = 'memory' | 'durable' | 'fsync'
+export const DURABILITY_LEVELS: readonly Durability[] = ['memory', 'durable', 'fsync']
+
+/** Writes in one transaction before it commits without waiting for the end of the turn. */
+export const MAX_BATCH_OPS = 4096
+/** The schema this code writes; a store with a newer one is refused. */
+const SCHEMA_VERSION = 1
+/** File name of the store in the state directory. */
+export const STORE_FILE = 'thriftbus.db'
+
+/** What the broker knows of a mailbox at startup, before it loads any message. */
+export interface MailboxSummary {
+  name: string
+  depth: number
+  bytes: number
+  /** Messages with a ttlMs. */
+  withTtl: number
+}
+
+/** The store as the broker uses it. Every write joins the open transaction. */
+export interface MessageStore {
+  /** Stores a message under (recipient, id). ignoreExisting: a message put back by a client may exist already. */
+  insert(m: Message, size: number, ignoreExisting?: boolean): void
+  remove(mailbox: string, id: number): void
+  /** Records how many times a leased message was delivered. */
+  setDeliveries(mailbox: string, id: number, deliveries: number): void
+  /** Removes every message of a mailbox; returns how many. */
+  purge(mailbox: string): number
+  /** Up to limit messages of a mailbox with ids above afterId, oldest first. */
+  load(mailbox: string, afterId: number, limit: number): Message[]
+  summaries(): MailboxSummary[]
+  /** The highest id ever handed out (stored messages and reserved blocks). */
+  lastId(): number
+  /** Records that ids up to ceiling may be in use, so that a restarted daemon never reuses them. */
+  reserveIds(ceiling: number): void
+}
+
+export class StoreError extends Error {
+  constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      `the thriftbus store ${path} cannot be used: ${reason}. The daemon does not delete or reset a store: ` +
+        'move the file (and its -wal file) aside to start with an empty one, or restore it from a backup',
+      options,
+    )
+    this.name = 'StoreError'
+  }
+}
+
+/** Mailboxes, and durable subscriptions with their queues, in one file and one transaction. */
+export class SqliteStore implements MessageStore, TopicStore {
+  readonly path: string
+  readonly durability: Durability
+  readonly #db: Database.Database
+  readonly #onFailure: (err: Error) => void
+  #inTransaction = false
+  #ops = 0
+  #failed: Error | undefined
+  #commitQueued = false
+  readonly #s: ReturnType<typeof prepare>
+
+  /**
+   * Opens (or creates) the store at path. Throws StoreError when the file is not a database, is corrupt,
+   * was written by a newer thriftbus, or cannot be read or locked.
+   */
+  constructor(path: string, durability: Exclude<Durability, 'memory'>, onFailure: (err: Error) => void) {
+    this.path = path
+    this.durability = durability
+    this.#onFailure = onFailure
+    const existed = existsSync(path)
+    let db: Database.Database | undefined
+    try {
+      db = new Database(path, { fileMustExist: existed })
+      // One process owns the store: the lock also keeps WAL's index in this process's memory.
+      db.pragma('locking_mode = EXCLUSIVE')
+      if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') throw new Error('it cannot be switched to WAL mode')
+      db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`)
+      const version = db.pragma('user_version', { simple: true }) as number
+      if (version > SCHEMA_VERSION) {
+        throw new Error(`it was written by a newer thriftbus (schema ${version}; this one knows ${SCHEMA_VERSION}); run that version`)
+      }
+      if (existed) {
+        const check = db.pragma('quick_check', { simple: true })
+        if (check !== 'ok') throw new Error(`its integrity check failed (${String(check)})`)
+      }
+      db.exec(SCHEMA)
+      db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    } catch (err) {
+      db?.close()
+      throw new StoreError(path, (err as Error).message, { cause: err })
+    }
+    this.#db = db
+    this.#s = prepare(db)
+  }
+
+  /** True while writes wait for commit(). */
+  get pending(): boolean {
+    return this.#inTransaction
+  }
+
+  insert(m: Message, size: number, ignoreExisting = false): void {
+    this.#write(() => {
+      const stmt = ignoreExisting ? this.#s.insertOrIgnore : this.#s.insert
+      stmt.run(
+        m.recipient, m.id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
+        m.sentAtMs, m.ttlMs ?? null, m.deliveryCount ?? 0, size,
+      )
+    })
+  }
+
+  remove(mailbox: string, id: number): void {
+    this.#write(() => this.#s.remove.run(mailbox, id))
+  }
+
+  setDeliveries(mailbox: string, id: number, deliveries: number): void {
+    this.#write(() => this.#s.setDeliveries.run(deliveries, mailbox, id))
+  }
+
+  purge(mailbox: string): number {
+    let n = 0
+    this.#write(() => (n = this.#s.purge.run(mailbox).changes))
+    return n
+  }
+
+  load(mailbox: string, afterId: number, limit: number): Message[] {
+    const rows = this.#read(() => this.#s.load.all(mailbox, afterId, limit) as unknown[][]) ?? []
+    const out: Message[] = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const [id, sender, content, body, headers, sentAt, ttl, deliveries] = rows[i] as [
+        number, string, string, Buffer | null, string | null, number, number | null, number,
+      ]
+      const m: Message = { sender, recipient: mailbox, content, id, sentAtMs: sentAt }
+      if (body !== null) m.body = body
+      if (headers !== null) m.headers = JSON.parse(headers) as Record<string, string>
+      if (ttl !== null) m.ttlMs = ttl
+      if (deliveries > 0) m.deliveryCount = deliveries
+      out[i] = m
+    }
+    return out
+  }
+
+  summaries(): MailboxSummary[] {
+    const rows = this.#read(() => this.#s.summaries.all() as unknown[][]) ?? []
+    return rows.map(([name, depth, bytes, withTtl]) => ({
+      name: name as string, depth: depth as number, bytes: bytes as number, withTtl: withTtl as number,
+    }))
+  }
+
+  lastId(): number {
+    const maxId = (this.#read(() => this.#s.maxId.get() as unknown[]) ?? [0]).reduce<number>((a, b) => Math.max(a, (b as number | null) ?? 0), 0)
+    const reserved = (this.#read(() => this.#s.getMeta.get('idCeiling') as unknown[] | undefined) ?? [0])[0] as number | undefined
+    return Math.max(maxId ?? 0, Number(reserved ?? 0))
+  }
+
+  saveSubscription(sub: StoredSubscription): void {
+    this.#write(() => this.#s.saveSubscription.run(sub.id, sub.pattern, sub.durableName, sub.maxQueued))
+  }
+
+  deleteSubscription(id: number): void {
+    this.#write(() => {
+      this.#s.deleteSubscription.run(id)
+      this.#s.deleteSubscriptionQueue.run(id)
+    })
+  }
+
+  enqueue(subscriptionId: number, m: Message): void {
+    this.#write(() => this.#s.enqueue.run(
+      subscriptionId, m.id, m.topic ?? '', m.sender, m.recipient, m.content, m.body ?? null,
+      m.headers ? JSON.stringify(m.headers) : null, m.sentAtMs,
+    ))
+  }
+
+  dequeue(subscriptionId: number, messageIds: number[]): void {
+    this.#write(() => {
+      for (const id of messageIds) this.#s.dequeue.run(subscriptionId, id)
+    })
+  }
+
+  loadAll(): StoredTopics {
+    const subs = this.#read(() => this.#s.loadSubscriptions.all() as unknown[][]) ?? []
+    const rows = this.#read(() => this.#s.loadTopicMessages.all() as unknown[][]) ?? []
+    return {
+      subscriptions: subs.map(([id, pattern, durableName, maxQueued]) => ({
+        id: id as number, pattern: pattern as string, durableName: durableName as string, maxQueued: maxQueued as number,
+      })),
+      messages: rows.map((row) => {
+        const [subscriptionId, id, topic, sender, recipient, content, body, headers, sentAt] = row as [
+          number, number, string, string, string, string, Buffer | null, string | null, number,
+        ]
+        const message: Message = { sender, recipient, content, id, sentAtMs: sentAt, topic }
+        if (body !== null) message.body = body
+        if (headers !== null) message.headers = JSON.parse(headers) as Record<string, string>
+        return { subscriptionId, message }
+      }),
+    }
+  }
+
+  reserveIds(ceiling: number): void {
+    this.#write(() => this.#s.setMeta.run('idCeiling', ceiling))
+  }
+
+  /** Commits the open transaction. Returns false when the store has failed (the daemon is stopping). */
+  commit(): boolean {
+    if (this.#failed) return false
+    if (!this.#inTransaction) return true
+    try {
+      this.#s.commit.run()
+    } catch (err) {
+      this.#fail(err as Error)
+      return false
+    }
+    this.#inTransaction = false
+    this.#ops = 0
+    return true
+  }
+
+  /** Commits what is pending and closes the file. */
+  close(): void {
+    if (!this.#db.open) return
+    if (!this.#failed) this.commit()
+    else if (this.#inTransaction) {
+      try {
+        this.#s.rollback.run()
+      } catch {
+        // The transaction may already be gone with the error that failed it.
+      }
+    }
+    this.#db.close()
+  }
+
+  #write(op: () => void): void {
+    if (this.#failed) throw new BusError('INTERNAL', 'the daemon\'s store has failed; the daemon is stopping (see its log)')
+    try {
+      if (!this.#inTransaction) {
+        this.#s.begin.run()
+        this.#inTransaction = true
+        this.#queueCommit()
+      }
+      op()
+    } catch (err) {
+      this.#fail(err as Error)
+      throw new BusError('INTERNAL', `the daemon's store failed: ${(err as Error).message}; the daemon is stopping`, { cause: err })
+    }
+    if (++this.#ops >= MAX_BATCH_OPS) this.commit()
+  }
+
+  #read<T>(op: () => T): T | undefined {
+    if (this.#failed) return undefined
+    try {
+      return op()
+    } catch (err) {
+      this.#fail(err as Error)
+      throw new BusError('INTERNAL', `the daemon's store failed: ${(err as Error).message}; the daemon is stopping`, { cause: err })
+    }
+  }
+
+  /**
+   * Writes made outside any reply (a lease running out, a TTL sweep) still commit promptly: a commit is
+   * queued for the end of the turn whenever a transaction begins. Replies usually commit it sooner.
+   */
+  #queueCommit(): void {
+    if (this.#commitQueued) return
+    this.#commitQueued = true
+    setImmediate(() => {
+      this.#commitQueued = false
+      this.commit()
+    })
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed) return
+    this.#failed = err
+    this.#onFailure(new StoreError(this.path, `a write failed (${err.message})`, { cause: err }))
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  mailbox TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  content TEXT NOT NULL,
+  body BLOB,
+  headers TEXT,
+  sent_at INTEGER NOT NULL,
+  ttl_ms INTEGER,
+  deliveries INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (mailbox, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id INTEGER PRIMARY KEY,
+  pattern TEXT NOT NULL,
+  durable_name TEXT NOT NULL UNIQUE,
+  max_queued INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_messages (
+  subscription INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  content TEXT NOT NULL,
+  body BLOB,
+  headers TEXT,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (subscription, id)
+) WITHOUT ROWID;
+`
+
+function prepare(db: Database.Database) {
+  const columns = '(mailbox, id, sender, content, body, headers, sent_at, ttl_ms, deliveries, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+  return {
+    begin: db.prepare('BEGIN'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    insert: db.prepare(`INSERT INTO messages ${columns}`),
+    insertOrIgnore: db.prepare(`INSERT OR IGNORE INTO messages ${columns}`),
+    remove: db.prepare('DELETE FROM messages WHERE mailbox = ? AND id = ?'),
+    setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE mailbox = ? AND id = ?'),
+    purge: db.prepare('DELETE FROM messages WHERE mailbox = ?'),
+    load: db.prepare(
+      'SELECT id, sender, content, body, headers, sent_at, ttl_ms, deliveries FROM messages WHERE mailbox = ? AND id > ? ORDER BY id LIMIT ?',
+    ).raw(true),
+    summaries: db.prepare('SELECT mailbox, count(*), sum(size), count(ttl_ms) FROM messages GROUP BY mailbox').raw(true),
+    maxId: db.prepare(
+      'SELECT (SELECT max(id) FROM messages), (SELECT max(id) FROM subscriptions), (SELECT max(id) FROM topic_messages)',
+    ).raw(true),
+    saveSubscription: db.prepare('INSERT OR REPLACE INTO subscriptions (id, pattern, durable_name, max_queued) VALUES (?, ?, ?, ?)'),
+    deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE id = ?'),
+    deleteSubscriptionQueue: db.prepare('DELETE FROM topic_messages WHERE subscription = ?'),
+    enqueue: db.prepare(
+      'INSERT OR REPLACE INTO topic_messages (subscription, id, topic, sender, recipient, content, body, headers, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    dequeue: db.prepare('DELETE FROM topic_messages WHERE subscription = ? AND id = ?'),
+    loadSubscriptions: db.prepare('SELECT id, pattern, durable_name, max_queued FROM subscriptions ORDER BY id').raw(true),
+    loadTopicMessages: db.prepare(
+      'SELECT subscription, id, topic, sender, recipient, content, body, headers, sent_at FROM topic_messages ORDER BY subscription, id',
+    ).raw(true),
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').raw(true),
+    setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Binds PubSub's methods to the topic engine. Each handler answers its call now, or parks it (poll's long
+ * wait). The connection a call came on owns what it subscribes: its owner id is call.session.id, and the
+ * daemon calls topics.detach(session.id) when that connection closes.
+ *
+ * Messages a poll hands out are copies that the engine can route back: if the reply cannot be written, the
+ * session passes them to host.returnUndelivered, which must offer them to topics.returnUndelivered first.
+ */
+import { BusError } from '../errors.js'
+import { PubSub, type Message, type PubSub_poll_args, type PubSub_subscribe_args } from '../gen/thriftbus.js'
+import type { Waiter } from '../broker/broker.js'
+import type { TopicEngine } from '../broker/topics.js'
+import type { Call, MethodBinding } from './session.js'
+
+/** Most messages one poll returns. */
+export const MAX_POLL_BATCH = 10_000
+
+export interface PubSubServiceHost {
+  readonly topics: TopicEngine
+  /** A poll returns at most about this many bytes of messages (always at least one message). */
+  readonly maxMessageBytes: number
+}
+
+const methods = PubSub.methods
+
+/** Returns the bindings under both their bare and their multiplexed ("PubSub:name") names. */
+export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, MethodBinding> {
+  const { topics } = host
+  const bind = (codec: MethodBinding['codec'], handle: MethodBinding['handle']): MethodBinding => ({ codec, handle })
+  const list: MethodBinding[] = [
+    bind(methods.publish, (call, args) => {
+      if (!args.message) throw new BusError('INVALID_ARGUMENT', 'publish needs a message; pass Message(sender, recipient, content)')
+      call.reply({ success: topics.publish(args.topic, args.message) })
+    }),
+    bind(methods.subscribe, (call, args: PubSub_subscribe_args) => {
+      call.reply({ success: topics.subscribe(call.session.id, args.pattern, args.durableName ?? '', args.maxQueued ?? 0) })
+    }),
+    bind(methods.poll, (call, args: PubSub_poll_args) => {
+      if (args.max < 1) throw new BusError('INVALID_ARGUMENT', `max must be at least 1, got ${args.max}`)
+      const owner = call.session.id
+      const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
+      const timeoutMs = args.timeoutMs ?? 0
+      if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
+      call.park(topics.wait(owner, args.subscription, new Poll(call), timeoutMs))
+    }),
+    bind(methods.unsubscribe, (call, args) => {
+      call.reply({ success: topics.unsubscribe(call.session.id, args.subscription) })
+    }),
+    bind(methods.listSubscriptions, (call) => {
+      call.reply({ success: topics.list() })
+    }),
+  ]
+  const map = new Map<string, MethodBinding>()
+  for (const b of list) {
+    map.set(b.codec.name, b)
+    map.set(`${PubSub.name}:${b.codec.name}`, b)
+  }
+  return map
+}
+
+/** A parked poll: settled with the messages, or with [] when the wait ran out or the subscription ended. */
+class Poll implements Waiter {
+  constructor(readonly call: Call) {}
+
+  get active(): boolean {
+    return this.call.active
+  }
+
+  settle(messages: Message[]): void {
+    this.call.deliver({ success: messages }, messages)
+  }
+}

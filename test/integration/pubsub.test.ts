@@ -1,0 +1,113 @@
+/**
+ * Topics through a real daemon process, with SDK clients: fan-out, a slow subscriber that drops its oldest
+ * while the others keep up, subscriptions that end with their connection, and a durable subscription resumed
+ * after a restart.
+ */
+import t from 'tap'
+import { connect, type Client, type Message } from '../../sdk/index.js'
+import { startDaemon, tempDir } from '../helpers/daemon.js'
+
+/** Takes n messages from an async iterable. */
+async function take(iterable: AsyncIterable<Message>, n: number): Promise<Message[]> {
+  const out: Message[] = []
+  if (n === 0) return out
+  for await (const m of iterable) {
+    out.push(m)
+    if (out.length === n) break
+  }
+  return out
+}
+
+t.test('fan-out: ten subscribers on their own connections each get every message, in order', async (t) => {
+  const d = await startDaemon(t)
+  const subscribers: Client[] = []
+  for (let i = 0; i < 10; i++) {
+    const c = await connect({ socket: d.socket, spawn: false })
+    t.teardown(() => c.close())
+    subscribers.push(c)
+  }
+  const subs = await Promise.all(subscribers.map((c) => c.subscribe('events.>')))
+  const publisher = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => publisher.close())
+  const receiving = subs.map((s) => take(s, 100))
+  const counts = await Promise.all(Array.from({ length: 100 }, (_, i) => publisher.publish(`events.e${i % 3}`, String(i))))
+  t.ok(counts.every((n) => n === 10), 'each publish reached all ten subscriptions')
+  const got = await Promise.all(receiving)
+  for (const g of got) {
+    t.same(g.map((m) => m.content), Array.from({ length: 100 }, (_, i) => String(i)))
+  }
+  t.equal(got[0]![5]!.topic, 'events.e2', 'messages carry their topic')
+})
+
+t.test('a slow subscriber drops its oldest and counts them; the others keep up and the publisher never waits', async (t) => {
+  const d = await startDaemon(t)
+  const fast = await connect({ socket: d.socket, spawn: false })
+  const slow = await connect({ socket: d.socket, spawn: false })
+  const publisher = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => Promise.all([fast.close(), slow.close(), publisher.close()]))
+  const fastSub = await fast.subscribe('ticks')
+  const slowSub = await slow.subscribe('ticks', { maxQueued: 5 })
+  const fastGot = take(fastSub, 50)
+  for (let i = 0; i < 50; i++) t.equal(await publisher.publish('ticks', String(i)), 2)
+  t.same((await fastGot).map((m) => m.content), Array.from({ length: 50 }, (_, i) => String(i)))
+  const info = (await publisher.status()).subscriptions.find((s) => s.id === slowSub.id)
+  t.match(info, { pattern: 'ticks', queued: 5, dropped: 45, maxQueued: 5, attached: true })
+  t.same((await take(slowSub, 5)).map((m) => m.content), ['45', '46', '47', '48', '49'], 'the newest five are kept')
+})
+
+t.test('a plain subscription ends with its connection; close() unsubscribes', async (t) => {
+  const d = await startDaemon(t)
+  const a = await connect({ socket: d.socket, spawn: false })
+  const b = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => b.close())
+  await a.subscribe('news')
+  const sub = await b.subscribe('news')
+  t.equal(await b.publish('news', 'x'), 2)
+  await a.close()
+  while ((await b.status()).subscriptions.length > 1) await new Promise((r) => setTimeout(r, 10))
+  t.equal(await b.publish('news', 'y'), 1)
+  await sub.close()
+  t.equal(await b.publish('news', 'z'), 0)
+})
+
+t.test('a durable subscription queues while detached and is resumed, by name, after a restart', async (t) => {
+  const dir = tempDir(t)
+  const first = await startDaemon(t, { dir })
+  const c = await connect({ socket: first.socket, spawn: false, reconnect: false })
+  const sub = await c.subscribe('orders.>', { durableName: 'audit' })
+  t.equal(await c.publish('orders.new', 'o1'), 1)
+  await c.close() // detached: it keeps queueing
+  const p = await connect({ socket: first.socket, spawn: false, reconnect: false })
+  t.equal(await p.publish('orders.paid', 'o2'), 1, 'a detached durable subscription still receives')
+  t.match((await p.status()).subscriptions, [{ durableName: 'audit', attached: false, queued: 2 }])
+  await p.close()
+  await first.stop()
+
+  const second = await startDaemon(t, { dir })
+  const c2 = await connect({ socket: second.socket, spawn: false })
+  t.teardown(() => c2.close())
+  t.equal(await c2.publish('orders.shipped', 'o3'), 1, 'it survived the restart, detached')
+  const resumed = await c2.subscribe('orders.>', { durableName: 'audit' })
+  t.equal(resumed.id, sub.id, 'resumed under the same id')
+  const got = await take(resumed, 3)
+  t.same(got.map((m) => [m.content, m.topic]), [['o1', 'orders.new'], ['o2', 'orders.paid'], ['o3', 'orders.shipped']])
+  await resumed.unsubscribe()
+  t.same((await c2.status()).subscriptions, [])
+})
+
+t.test('the subscription iterator resubscribes after the daemon restarts', async (t) => {
+  const dir = tempDir(t)
+  const first = await startDaemon(t, { dir })
+  const c = await connect({ socket: first.socket, spawn: false })
+  t.teardown(() => c.close())
+  const sub = await c.subscribe('jobs.*', { durableName: 'worker' })
+  const got = take(sub, 2)
+  await c.publish('jobs.a', 'before')
+  await first.stop()
+  const second = await startDaemon(t, { dir })
+  const p = await connect({ socket: second.socket, spawn: false })
+  t.teardown(() => p.close())
+  // Published to the durable subscription whether or not the iterator has resubscribed yet.
+  t.equal(await p.publish('jobs.b', 'after'), 1)
+  t.same((await got).map((m) => m.content), ['before', 'after'])
+})
