@@ -4,8 +4,8 @@
  * uses. It speaks framed binary. It knows nothing of reconnecting: client.ts does that.
  */
 import type { Socket } from 'node:net'
-import { BusError } from '../src/errors.js'
-import { MESSAGE_CALL, MESSAGE_EXCEPTION, type MethodCodec } from '../src/gen/thriftbus.js'
+import { BusError, type BusErrorCode } from '../src/errors.js'
+import { ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, type MethodCodec } from '../src/gen/thriftbus.js'
 import { ApplicationErrorType, readApplicationException, type ApplicationException } from '../src/wire/application-exception.js'
 import { FrameReader, createWriter } from '../src/wire/frame-reader.js'
 import { REPLY_SLACK_BYTES } from '../src/wire/limits.js'
@@ -132,7 +132,13 @@ export class Connection {
   }
 }
 
+/**
+ * A TApplicationException as a BusError. Errors of routed calls carry their code as the text's first word
+ * ("NO_RESPONDERS: no provider ..."): that code is kept.
+ */
 function fromApplicationException(ex: ApplicationException): BusError {
+  const m = /^([A-Z_]+): /.exec(ex.message)
+  if (m && m[1]! in ErrorCode) return new BusError(m[1] as BusErrorCode, ex.message)
   const code = ex.type === ApplicationErrorType.INTERNAL_ERROR ? 'INTERNAL' : 'PROTOCOL_ERROR'
   return new BusError(code, `the daemon answered: ${ex.message}`)
 }

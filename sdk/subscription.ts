@@ -10,9 +10,14 @@
  *   way back in that poll's reply are dropped, so a durable subscriber that must see everything should stop
  *   only between batches of a quiet topic, or accept that gap.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { BusError, isBusError } from '../src/errors.js'
 import { PubSub, type Message } from '../src/gen/thriftbus.js'
 import type { CallOptions, Client } from './client.js'
+
+/** Resubscribing after a lost connection: first and longest delay between tries. */
+const RESUBSCRIBE_MIN_MS = 50
+const RESUBSCRIBE_MAX_MS = 2_000
 
 export interface SubscribeOptions {
   /**
@@ -54,19 +59,31 @@ export class Subscription implements AsyncIterable<Message> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
-    let pending = this.#poll()
+    let pending: Promise<Message[]> | undefined = this.#poll()
+    let resubscribe = false
+    let delay = RESUBSCRIBE_MIN_MS
     try {
       for (;;) {
         let batch: Message[]
         try {
+          if (resubscribe) {
+            await this.start()
+            resubscribe = false
+          }
+          pending ??= this.#poll()
           batch = await pending
+          delay = RESUBSCRIBE_MIN_MS
         } catch (err) {
+          pending = undefined
           if (this.#closed) return
           if (isBusError(err) && ['CLOSED', 'SHUTTING_DOWN', 'NOT_FOUND'].includes(err.code) && this.#client.reconnects) {
-            // The connection (and with it a plain subscription) went away: subscribe again once reconnected.
+            // The connection (and with it a plain subscription) went away, or is going: subscribe again once
+            // reconnected. The old connection may still look open for a moment, hence the retries.
+            resubscribe = true
+            await sleep(delay, undefined, { signal: this.#stop.signal }).catch(() => {})
+            delay = Math.min(delay * 2, RESUBSCRIBE_MAX_MS)
+            if (this.#closed) return
             await this.#client.reconnected(this.#options.signal)
-            await this.start()
-            pending = this.#poll()
             continue
           }
           throw err
@@ -75,7 +92,6 @@ export class Subscription implements AsyncIterable<Message> {
         for (const m of batch) yield m
       }
     } finally {
-      pending.catch(() => {})
       if (!this.#closed) this.#stop.abort()
     }
   }
@@ -107,13 +123,16 @@ export class Subscription implements AsyncIterable<Message> {
     })
   }
 
+  /** Starts a poll. Its failure is handled where it is awaited; it may fail while the loop body runs. */
   #poll(): Promise<Message[]> {
     if (this.#closed) return Promise.reject(new BusError('CLOSED', 'the subscription is closed'))
     const signal = this.#options.signal ? AbortSignal.any([this.#options.signal, this.#stop.signal]) : this.#stop.signal
-    return this.#client.rpc<Message[]>(
+    const p = this.#client.rpc<Message[]>(
       PubSub.methods.poll,
       { subscription: this.id, max: this.#options.batchSize ?? 256, timeoutMs: -1 },
       { signal, poll: true },
     )
+    p.catch(() => {}) // not an unhandled rejection while the loop body runs: the loop awaits it next
+    return p
   }
 }

@@ -37,6 +37,8 @@ Commands:
   status              show whether a daemon runs, its pid, uptime, version and mailboxes
   send <to> <text|->  send a message to a mailbox (- reads it from stdin)
   recv <mailbox>      take the oldest message of a mailbox and print it
+  call <service> <method> [json-args]
+                      call a method of a hosted service and print its result as JSON
   stop                ask the daemon to shut down
 
 Run \`thriftbus <command> --help\` for a command's options.
@@ -62,11 +64,33 @@ Options:
                                 (the store is <state-dir>/thriftbus.db)
   --max-deliveries N            deliveries of a leased message before it moves to <mailbox>.dead-letter
                                 (default 5)
+  --config FILE                 services config for helper activation (default: $THRIFTBUS_CONFIG, else
+                                $XDG_CONFIG_HOME/thriftbus/services.json, else ~/.config/thriftbus/services.json;
+                                a missing default file means no helpers)
+  --call-timeout DURATION       deadline of a call routed to a hosted service (default 30s)
   --log-file PATH               append the log to PATH instead of writing it to stderr${COMMON}`,
+
+  call: `Usage: thriftbus call <service> <method> [json-args] [options]
+
+Calls <method> of the service that a provider hosts through the daemon (or that a helper is started for),
+and prints the result as JSON. No IDL is needed: the arguments are a JSON array (fields 1, 2, ...) or an
+object keyed by field id; strings, booleans, whole numbers (i32, or i64 when larger), other numbers (double),
+arrays (lists) and objects (structs) map by themselves; spell other types out: {"i64": 5}, {"i16": 1},
+{"binary": "<base64>"}, {"set": [..]}, {"map": [[k, v], ..]}. A declared exception is printed as
+{"exception": <field id>, "value": {...}} and exits 1.
+
+  thriftbus call UserService getUser '[42]'
+  thriftbus call ExampleService processRequest '["hello"]'
+
+Options:
+  --timeout DURATION  the call's deadline (default 30s)
+  --no-spawn          do not start a daemon when none runs
+  --state-dir DIR     state folder for a daemon started by this command${COMMON}`,
 
   status: `Usage: thriftbus status [--json] [options]
 
-Shows whether a daemon runs: pid, uptime, version, connections, and each mailbox with its depth.
+Shows whether a daemon runs: pid, uptime, version, durability, connections, each mailbox (depth, bytes,
+waiting receivers, leased, expired and dead-lettered messages), subscriptions, hosted services and helpers.
 Exits 3 when no daemon answers.
 
 Options:
@@ -109,7 +133,8 @@ export interface ParsedArgs {
 }
 
 /** Parses a command's arguments; unknown options and missing values are UsageErrors. */
-export function parse(args: string[], options: OptionSpec, positionals: number): ParsedArgs {
+/** Parses args; exactly `positionals` positional arguments, or between `positionals` and `most`. */
+export function parse(args: string[], options: OptionSpec, positionals: number, most = positionals): ParsedArgs {
   let parsed: ParsedArgs
   try {
     const config: ParseArgsConfig = {
@@ -122,17 +147,19 @@ export function parse(args: string[], options: OptionSpec, positionals: number):
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
-  if (!parsed.values.help && parsed.positionals.length !== positionals) {
-    throw new UsageError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`)
+  const n = parsed.positionals.length
+  if (!parsed.values.help && (n < positionals || n > most)) {
+    const expected = most === positionals ? String(positionals) : `${positionals} to ${most}`
+    throw new UsageError(`expected ${expected} argument${most === 1 ? '' : 's'}, got ${n}`)
   }
   return parsed
 }
 
 /** Parses 500ms, 5s, 2m, 1h, a bare number of seconds, or forever (-1). Returns milliseconds. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, option = 'wait'): number {
   if (text === 'forever' || text === 'inf') return -1
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text)
-  if (!m) throw new UsageError(`--wait ${JSON.stringify(text)} is not a duration; use 500ms, 5s, 2m, 1h or forever`)
+  if (!m) throw new UsageError(`--${option} ${JSON.stringify(text)} is not a duration; use 500ms, 5s, 2m, 1h or forever`)
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']
   return Math.round(Number(m[1]) * unit)
 }

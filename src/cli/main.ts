@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs'
 import { DURABILITY_LEVELS, StoreError, type Durability } from '../broker/store.js'
 import { Daemon } from '../daemon/daemon.js'
+import { ServiceConfigError } from '../daemon/service-config.js'
+import type { MethodCodec } from '../gen/thriftbus.js'
+import { readDynamicStruct, writeDynamicStruct } from '../wire/dynamic.js'
 import { EndpointError, processIsAlive as alive } from '../daemon/listen.js'
 import { fileLogger, stderrLogger } from '../daemon/log.js'
 import { connect, isBusError, type Client, type ConnectOptions, type Message } from '../../sdk/index.js'
@@ -12,7 +15,7 @@ import { EXIT, USAGE, UsageError, formatDuration, parse, parseCount, parseDurati
 
 type Command = (args: string[]) => Promise<number>
 
-const commands: Record<string, Command> = { daemon, status, send, recv, stop }
+const commands: Record<string, Command> = { daemon, status, send, recv, call, stop }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
@@ -39,6 +42,8 @@ async function daemon(args: string[]): Promise<number> {
     'max-mailbox-bytes': { type: 'string' },
     'max-deliveries': { type: 'string' },
     durability: { type: 'string' },
+    config: { type: 'string' },
+    'call-timeout': { type: 'string' },
     'log-file': { type: 'string' },
   }, 0)
   if (values.help) return help('daemon')
@@ -61,9 +66,11 @@ async function daemon(args: string[]): Promise<number> {
       maxMailboxBytes: parseSize('max-mailbox-bytes', values['max-mailbox-bytes']),
       maxDeliveries: parseCount('max-deliveries', values['max-deliveries']),
       durability: parseDurability(values.durability),
+      config: values.config,
+      callTimeoutMs: values['call-timeout'] === undefined ? undefined : parseDuration(values['call-timeout'], 'call-timeout'),
     })
   } catch (err) {
-    if (err instanceof EndpointError || err instanceof StoreError) {
+    if (err instanceof EndpointError || err instanceof StoreError || err instanceof ServiceConfigError) {
       log('error', err.message)
       if (values['log-file']) process.stderr.write(`thriftbus: ${err.message}\n`)
       return EXIT.ERROR
@@ -125,20 +132,72 @@ async function status(args: string[]): Promise<number> {
     const lines = [
       `up       pid ${s.pid}, version ${s.version}, uptime ${formatDuration(s.uptimeMs)}`,
       `socket   ${s.endpoint}`,
-      `state    ${s.stateDir}`,
+      `state    ${s.stateDir} (durability ${s.durability})`,
       `clients  ${s.connections}`,
     ]
-    if (s.mailboxes.length === 0) {
-      lines.push('mailboxes: none')
-    } else {
-      const width = Math.max(7, ...s.mailboxes.map((m) => m.name.length))
-      lines.push('mailboxes:', `  ${'MAILBOX'.padEnd(width)}  ${'DEPTH'.padStart(8)}  ${'BYTES'.padStart(12)}  ${'WAITING'.padStart(7)}`)
-      for (const m of s.mailboxes) {
-        lines.push(`  ${m.name.padEnd(width)}  ${String(m.depth).padStart(8)}  ${String(m.bytes).padStart(12)}  ${String(m.waiters).padStart(7)}`)
-      }
-    }
+    lines.push(...table('mailboxes', ['MAILBOX', 'DEPTH', 'BYTES', 'WAITING', 'LEASED', 'EXPIRED', 'DEAD'],
+      s.mailboxes.map((m) => [m.name, m.depth, m.bytes, m.waiters, m.leased, m.expired, m.deadLettered])))
+    lines.push(...table('subscriptions', ['ID', 'PATTERN', 'DURABLE NAME', 'QUEUED', 'DROPPED', 'DELIVERED', 'ATTACHED'],
+      s.subscriptions.map((x) => [x.id, x.pattern, x.durableName || '-', x.queued, x.dropped, x.delivered, x.attached ? 'yes' : 'no'])))
+    lines.push(...table('services', ['SERVICE', 'PROVIDERS', 'CALLS', 'IN FLIGHT', 'FAILURES'],
+      s.services.map((x) => [x.name, x.providers, x.calls, x.inFlight, x.failures])))
+    lines.push(...table('helpers', ['SERVICE', 'STATE', 'PID', 'RESTARTS', 'COMMAND', 'LAST ERROR'],
+      s.helpers.map((h) => [h.serviceName, h.state, h.pid || '-', h.restarts, h.command.join(' '), h.lastError.split('\n')[0] || '-'])))
     process.stdout.write(lines.join('\n') + '\n')
     return EXIT.OK
+  })
+}
+
+/** A titled table with left-aligned text and right-aligned numbers; "<title>: none" when empty. */
+function table(title: string, header: string[], rows: (string | number)[][]): string[] {
+  if (rows.length === 0) return [`${title}: none`]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
+  const line = (cells: (string | number)[]) =>
+    '  ' + cells.map((c, i) => (typeof rows[0]![i] === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd()
+  return [`${title}:`, line(header), ...rows.map(line)]
+}
+
+/**
+ * Calls a method of a hosted service with arguments given as JSON (see src/wire/dynamic.ts for the mapping),
+ * and prints the result as JSON. For debugging: it needs no IDL.
+ */
+async function call(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    timeout: { type: 'string' },
+    'no-spawn': { type: 'boolean' },
+    'state-dir': { type: 'string' },
+  }, 2, 3)
+  if (values.help) return help('call')
+  const [service, method, json = '[]'] = positionals as [string, string, string?]
+  let callArgs: unknown
+  try {
+    callArgs = JSON.parse(json)
+  } catch (err) {
+    throw new UsageError(`the arguments ${JSON.stringify(json)} are not JSON (${(err as Error).message}); give a JSON array, e.g. '[42, "text"]'`)
+  }
+  if (typeof callArgs !== 'object' || callArgs === null) throw new UsageError('the arguments must be a JSON array (fields 1, 2, ...) or an object keyed by field id')
+  const codec: MethodCodec<unknown, { success: unknown }> = {
+    name: `${service}:${method}`,
+    oneway: false,
+    exceptions: {},
+    readArgs: () => undefined,
+    writeArgs: (w, a) => writeDynamicStruct(w, a as Parameters<typeof writeDynamicStruct>[1]),
+    // The whole result struct: field 0 is the return value, others the declared exceptions.
+    readResult: (r) => ({ success: readDynamicStruct(r as never) }),
+    writeResult: () => {},
+  }
+  const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, 'timeout')
+  const options = { socket: values.socket, stateDir: values['state-dir'], spawn: !values['no-spawn'], name: `thriftbus-cli:${process.pid}` }
+  return withClient(options, async (client) => {
+    const result = await client.rpc<Record<string, unknown>>(codec, callArgs as object, client.plain({ timeoutMs }))
+    if ('0' in result) {
+      process.stdout.write(JSON.stringify(result['0']) + '\n')
+      return EXIT.OK
+    }
+    const [id] = Object.keys(result)
+    if (id === undefined) return EXIT.OK // a void method
+    process.stdout.write(JSON.stringify({ exception: Number(id), value: result[id] }) + '\n')
+    return EXIT.ERROR
   })
 }
 

@@ -10,6 +10,9 @@ import { join } from 'node:path'
 import { Broker, type BrokerOptions } from '../broker/broker.js'
 import { SqliteStore, STORE_FILE, type Durability } from '../broker/store.js'
 import { TopicEngine } from '../broker/topics.js'
+import { Router, DEFAULT_ACTIVATION_TIMEOUT_MS, type RouterOptions } from '../broker/router.js'
+import type { StructBytes } from '../wire/struct-copy.js'
+import { HelperManager } from './helper-manager.js'
 import type { Clock } from '../broker/clock.js'
 import type { DaemonStatus, Message } from '../gen/thriftbus.js'
 import { VERSION } from '../version.js'
@@ -33,6 +36,10 @@ const SOCKET_CHECK_INTERVAL_MS = 2_000
 export interface DaemonOptions extends Pick<BrokerOptions, 'maxMailboxDepth' | 'maxMailboxBytes' | 'maxDeliveries'> {
   /** memory: lost on restart; durable (the default): survives the daemon's crash; fsync: survives power loss. */
   durability?: Durability
+  /** The services config for activation (default: $THRIFTBUS_CONFIG, else the per-user default). */
+  config?: string
+  /** A routed call's deadline (default 30 s). */
+  callTimeoutMs?: RouterOptions['callTimeoutMs']
   /** Socket path or Windows pipe name. Default: $THRIFTBUS_SOCKET, else the per-user default. */
   socket?: string
   /** Folder for logs and state. Default: $THRIFTBUS_STATE_DIR, else the per-user default. */
@@ -57,6 +64,9 @@ export class Daemon implements SessionHost {
   store: SqliteStore | undefined
   /** Set once by start(). */
   methods!: ReadonlyMap<string, MethodBinding>
+  readonly router: Router<StructBytes>
+  readonly helpers: HelperManager
+  readonly builtinServices: ReadonlySet<string> = new Set(['MessageService', 'PubSub'])
   readonly maxMessageBytes: number
   readonly maxOutstandingCalls: number
   readonly log: Logger
@@ -106,6 +116,21 @@ export class Daemon implements SessionHost {
     this.log = options.log ?? stderrLogger()
     this.durability = options.durability ?? 'durable'
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 })
+    // A bad services config stops the daemon here, before it claims anything.
+    this.helpers = HelperManager.fromConfig({
+      config: options.config, socket: this.endpoint, stateDir: this.stateDir, log: this.log, clock: options.clock,
+    })
+    const longestStart = Math.max(0, ...[...this.helpers.config.services.values()].map((h) => h.startTimeoutMs))
+    this.router = new Router<StructBytes>({
+      clock: options.clock,
+      activator: this.helpers,
+      reservedServices: this.builtinServices,
+      maxWaitingPerCaller: this.maxOutstandingCalls,
+      bodyBytes: (b) => b.bytes.length,
+      callTimeoutMs: options.callTimeoutMs,
+      // The helper manager's own error (with the helper's stderr) should come first.
+      activationTimeoutMs: Math.max(DEFAULT_ACTIVATION_TIMEOUT_MS, longestStart + 1000),
+    })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
     this.#server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
@@ -134,8 +159,8 @@ export class Daemon implements SessionHost {
       mailboxes: this.broker.list(),
       stateDir: this.stateDir,
       durability: this.durability,
-      services: [],
-      helpers: [],
+      services: this.router.list(),
+      helpers: this.helpers.list(),
       subscriptions: this.topics.list(),
     }
   }
@@ -159,6 +184,11 @@ export class Daemon implements SessionHost {
     this.log('info', `put ${messages.length} message(s) back: the receiver had gone before they could be written`)
   }
 
+  leftRouter(session: Session): void {
+    this.router.callerGone(session)
+    for (const service of this.router.providerGone(session)) this.helpers.unregistered(service)
+  }
+
   sessionClosed(session: Session): void {
     this.#sessions.delete(session)
     this.topics.detach(session.id)
@@ -179,12 +209,15 @@ export class Daemon implements SessionHost {
     // another daemon took it), that would remove someone else's socket: just stop listening for events.
     if (removeSocket) this.#server.close()
     else this.#server.unref()
+    this.router.shutdown()
+    const helpersStopped = this.helpers.close()
     for (const s of this.#sessions) s.shutdown()
     const grace = setTimeout(() => {
       for (const s of this.#sessions) s.destroy()
     }, SHUTDOWN_GRACE_MS)
     if (this.#sessions.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     clearTimeout(grace)
+    await helpersStopped
     this.broker.close()
     this.store?.close()
     this.log('info', `stopped: pid ${process.pid}, socket ${this.endpoint}`)

@@ -5,6 +5,9 @@ import {
   type MessageService_receiveLeased_args, type MessageService_receiveMessage_args, type MessageService_receiveMessages_args,
 } from '../gen/thriftbus.js'
 import { checkMailboxName, type Broker, type TakeMode, type Waiter } from '../broker/broker.js'
+import type { Router } from '../broker/router.js'
+import type { StructBytes } from '../wire/struct-copy.js'
+import type { HelperManager } from './helper-manager.js'
 import type { Call, MethodBinding } from './session.js'
 
 /** Most messages one receiveMessages call returns. */
@@ -12,6 +15,8 @@ export const MAX_RECEIVE_BATCH = 10_000
 
 export interface MessageServiceHost {
   readonly broker: Broker
+  readonly router: Router<StructBytes>
+  readonly helpers: HelperManager
   readonly maxMessageBytes: number
   status(): DaemonStatus
   /** Starts a graceful shutdown after the current reply is written. */
@@ -65,6 +70,11 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     bind(methods.purgeMailbox, (call, args) => {
       checkMailboxName(args.name)
       call.reply({ success: broker.purge(args.name) })
+    }),
+    bind(methods.registerService, (call, args) => {
+      // The reply goes out before any call held for the service: a stock provider reads it first.
+      host.router.register(args.name, call.session, () => call.reply({}))
+      host.helpers.registered(args.name)
     }),
     bind(methods.ping, (call) => {
       call.reply({ success: host.status().version })

@@ -8,12 +8,17 @@
  * - Calls that wait (long-polls) are parked by seqid, so the client can cancel them, and so that closing the
  *   connection releases them at once: a receiver that has gone never takes a message.
  * - Malformed input closes this connection only, after a TApplicationException when the framing still allows.
+ * - Calls to a service that is not the daemon's own ("UserService:getUser") are routed: their argument bytes
+ *   are captured without decoding and the Router forwards them to a provider connection; a provider's REPLY or
+ *   EXCEPTION messages go back the same way. A session is both a possible caller and a possible provider.
  */
 import type { Socket } from 'node:net'
 import { BusError, isBusError } from '../errors.js'
 import {
   ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MESSAGE_ONEWAY, MESSAGE_REPLY, type Message, type MethodCodec,
 } from '../gen/thriftbus.js'
+import { splitServiceName, type CallerLink, type ProviderLink, type Router } from '../broker/router.js'
+import { captureStruct, writeStructBytes, type StructBytes } from '../wire/struct-copy.js'
 import { ApplicationErrorType, writeApplicationException } from '../wire/application-exception.js'
 import { FrameReader, createWriter } from '../wire/frame-reader.js'
 import { REPLY_SLACK_BYTES } from '../wire/limits.js'
@@ -41,6 +46,12 @@ export interface SessionHost {
   readonly log: Logger
   readonly shuttingDown: boolean
   sessionClosed(session: Session): void
+  /** Routes calls to hosted services. */
+  readonly router: Router<StructBytes>
+  /** The daemon's own service names: calls to them are never routed. */
+  readonly builtinServices: ReadonlySet<string>
+  /** The connection is ending: the router forgets its calls and its registrations. */
+  leftRouter(session: Session): void
   /** Messages handed to this connection that could not be written to it: they go back to their mailboxes. */
   returnUndelivered(messages: Message[]): void
   /** Commits the store's pending changes before replies go out; false: the daemon is stopping, write nothing. */
@@ -121,7 +132,7 @@ export class Call {
 
 let nextSessionId = 1
 
-export class Session {
+export class Session implements CallerLink<StructBytes>, ProviderLink<StructBytes> {
   readonly id = nextSessionId++
   readonly host: SessionHost
   readonly #socket: Socket
@@ -214,6 +225,52 @@ export class Session {
     this.#queueFlush()
   }
 
+  get label(): string {
+    return `connection ${this.id}`
+  }
+
+  /** ProviderLink: writes a routed call to this provider connection. */
+  relayCall(method: string, type: number, seqid: number, body: StructBytes): void {
+    if (!this.active || !this.#writer) throw new BusError('PROVIDER_FAILED', `the provider (${this.label}) is disconnecting; retry`)
+    this.#writeStruct(method, type, seqid, body)
+  }
+
+  /** CallerLink: writes a provider's reply to this caller. */
+  relayReply(method: string, type: number, seqid: number, body: StructBytes): void {
+    if (this.#closed || !this.#writer) return
+    try {
+      this.#writeStruct(method, type, seqid, body)
+    } catch (err) {
+      const code = isBusError(err) ? err.code : 'INTERNAL'
+      this.writeApplicationError(method, seqid, ApplicationErrorType.UNKNOWN, `${code}: the provider's reply could not be relayed: ${(err as Error).message}`)
+    }
+  }
+
+  /** CallerLink: ends a routed call with an error (its text starts with the code's name). */
+  failCall(method: string, seqid: number, err: BusError): void {
+    this.writeApplicationError(method, seqid, ApplicationErrorType.UNKNOWN, err.message)
+  }
+
+  #writeStruct(name: string, type: number, seqid: number, body: StructBytes): void {
+    const w = this.#writer!
+    try {
+      w.beginMessage(name, type, seqid)
+      writeStructBytes(w, body)
+      w.endMessage()
+    } catch (err) {
+      w.abortMessage()
+      if (err instanceof ProtocolError) throw new BusError(err.tooLarge ? 'TOO_LARGE' : 'PROTOCOL_ERROR', err.message, { cause: err })
+      throw err
+    }
+    this.#queueFlush()
+  }
+
+  /** The service a call is routed to, when its name is "Service:method" and Service is not the daemon's own. */
+  #routed(name: string): { service: string; method: string } | undefined {
+    const s = splitServiceName(name)
+    return s && !this.host.builtinServices.has(s.service) ? s : undefined
+  }
+
   writeApplicationError(name: string, seqid: number, type: number, message: string): void {
     if (this.#closed || !this.#writer) return
     const w = this.#writer
@@ -226,7 +283,10 @@ export class Session {
   readonly #decode = (header: MessageHeader, r: WireReader): unknown => {
     const binding = this.host.methods.get(header.name)
     this.#binding = binding
-    if (binding && (header.type === MESSAGE_CALL || header.type === MESSAGE_ONEWAY)) return binding.codec.readArgs(r)
+    const isCall = header.type === MESSAGE_CALL || header.type === MESSAGE_ONEWAY
+    if (binding && isCall) return binding.codec.readArgs(r)
+    // Routed calls and providers' replies travel as captured bytes, never decoded.
+    if (isCall ? this.#routed(header.name) !== undefined : this.host.router.isProvider(this)) return captureStruct(r)
     r.skipStruct()
     return undefined
   }
@@ -254,12 +314,25 @@ export class Session {
 
   #dispatch(name: string, type: number, seqid: number, args: unknown): void {
     const binding = this.#binding
+    if ((type === MESSAGE_REPLY || type === MESSAGE_EXCEPTION) && args !== undefined) {
+      this.host.router.providerReply(this, seqid, type, args as StructBytes) // false: a late reply, dropped
+      return
+    }
     if (type !== MESSAGE_CALL && type !== MESSAGE_ONEWAY) {
       this.writeApplicationError(name, seqid, ApplicationErrorType.INVALID_MESSAGE_TYPE, `message type ${type} is not a call; send calls (type 1) or oneway calls (type 4)`)
       return
     }
     const bare = name.slice(name.indexOf(':') + 1)
     if (!binding) {
+      const routed = this.#routed(name)
+      if (routed) {
+        if (this.host.shuttingDown) {
+          if (type === MESSAGE_CALL) this.writeApplicationError(bare, seqid, ApplicationErrorType.UNKNOWN, 'SHUTTING_DOWN: the thriftbus daemon is shutting down; reconnect to start or reach a new one')
+          return
+        }
+        this.host.router.forward(this, routed.service, routed.method, type, seqid, args as StructBytes)
+        return
+      }
       if (type === MESSAGE_CALL) {
         this.writeApplicationError(bare, seqid, ApplicationErrorType.UNKNOWN_METHOD, this.#unknownMethodText(name))
       }
@@ -294,6 +367,7 @@ export class Session {
     }
     this.#ended = true
     this.#releaseParked()
+    this.host.leftRouter(this)
     this.#flush()
     this.#closeSoon()
   }
@@ -346,6 +420,7 @@ export class Session {
   readonly #onEnd = (): void => {
     this.#ended = true
     this.#releaseParked()
+    this.host.leftRouter(this)
   }
 
   readonly #onError = (err: NodeJS.ErrnoException): void => {
@@ -356,6 +431,7 @@ export class Session {
     this.#closed = true
     if (this.#killTimer) clearTimeout(this.#killTimer)
     this.#releaseParked()
+    this.host.leftRouter(this)
     this.host.sessionClosed(this)
   }
 

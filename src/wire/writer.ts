@@ -52,6 +52,13 @@ export abstract class WireWriter implements ProtocolWriter {
     if (this.framed) this.buf.writeInt32BE(size, start)
   }
 
+  /** Appends bytes already encoded in this writer's protocol (a relayed struct), unchanged. */
+  writeRaw(bytes: Uint8Array): void {
+    this.ensure(bytes.length)
+    this.buf.set(bytes, this.pos)
+    this.pos += bytes.length
+  }
+
   /** Drops a message begun but not ended (its encoding threw). */
   abortMessage(): void {
     if (this.#messageStart >= 0) this.pos = this.#messageStart
