@@ -6,10 +6,13 @@
  * open the file with the sqlite3 shell.
  *
  * Rules it keeps:
- * - Writes run at once inside one open transaction; commit() ends it. The daemon commits before it writes
- *   any reply, so a reply never confirms what is not committed (group commit: everything one turn of the
- *   event loop accepted commits together). A transaction that reaches MAX_BATCH_OPS commits early, so the
- *   event loop is never blocked for more than one bounded batch.
+ * - Writes join one transaction that commit() ends. The daemon commits before it writes any reply, so a
+ *   reply never confirms what is not committed (group commit: the calls read in one go commit together). A
+ *   transaction that reaches MAX_BATCH_OPS commits early, so the event loop is never blocked for more than
+ *   one bounded batch.
+ * - Inserts and deletes of mailbox messages are buffered until the commit and written as multi-row
+ *   statements; a message removed before the commit that inserted it (received at once) never reaches the
+ *   file at all.
  * - `durable`: synchronous=NORMAL, a commit reaches the operating system (survives the daemon's crash).
  *   `fsync`: synchronous=FULL, a commit is fsynced (survives power loss).
  * - A store that cannot be opened, or that fails its integrity check, stops the daemon with the path and the
@@ -31,6 +34,8 @@ export const DURABILITY_LEVELS: readonly Durability[] = ['memory', 'durable', 'f
 export const MAX_BATCH_OPS = 4096
 /** The schema this code writes; a store with a newer one is refused. */
 const SCHEMA_VERSION = 1
+/** Rows per multi-row INSERT (10 columns each) and ids per multi-id DELETE. */
+const ROWS_PER_STATEMENT = 64
 /** File name of the store in the state directory. */
 export const STORE_FILE = 'thriftbus.db'
 
@@ -83,6 +88,10 @@ export class SqliteStore implements MessageStore, TopicStore {
   #failed: Error | undefined
   #commitQueued = false
   readonly #s: ReturnType<typeof prepare>
+  /** Message rows waiting for the commit, by id (ids are unique across mailboxes). */
+  readonly #inserts = new Map<number, PendingInsert>()
+  /** Message rows to delete at the commit, by mailbox. */
+  readonly #deletes = new Map<string, number[]>()
 
   /**
    * Opens (or creates) the store at path. Throws StoreError when the file is not a database, is corrupt,
@@ -120,34 +129,52 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction
+    return this.#inTransaction || this.#inserts.size > 0 || this.#deletes.size > 0
   }
 
   insert(m: Message, size: number, ignoreExisting = false): void {
-    this.#write(() => {
-      const stmt = ignoreExisting ? this.#s.insertOrIgnore : this.#s.insert
-      stmt.run(
+    this.#check()
+    // A message put back by a client (ignoreExisting) may also be in the file: its removal must reach it.
+    this.#inserts.set(m.id!, {
+      row: [
         m.recipient, m.id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
         m.sentAtMs, m.ttlMs ?? null, m.deliveryCount ?? 0, size,
-      )
+      ],
+      fresh: !ignoreExisting,
     })
+    this.#buffered()
   }
 
   remove(mailbox: string, id: number): void {
-    this.#write(() => this.#s.remove.run(mailbox, id))
+    this.#check()
+    const pending = this.#inserts.get(id)
+    if (pending) {
+      this.#inserts.delete(id)
+      if (pending.fresh) return // never written: nothing to remove
+    }
+    let ids = this.#deletes.get(mailbox)
+    if (!ids) this.#deletes.set(mailbox, (ids = []))
+    ids.push(id)
+    this.#buffered()
   }
 
   setDeliveries(mailbox: string, id: number, deliveries: number): void {
-    this.#write(() => this.#s.setDeliveries.run(deliveries, mailbox, id))
+    const pending = this.#inserts.get(id)
+    if (pending) pending.row[8] = deliveries
+    else this.#write(() => this.#s.setDeliveries.run(deliveries, mailbox, id))
   }
 
   purge(mailbox: string): number {
     let n = 0
-    this.#write(() => (n = this.#s.purge.run(mailbox).changes))
+    this.#write(() => {
+      this.#flushBuffers()
+      n = this.#s.purge.run(mailbox).changes
+    })
     return n
   }
 
   load(mailbox: string, afterId: number, limit: number): Message[] {
+    if (this.#inserts.size > 0 || this.#deletes.size > 0) this.#write(() => this.#flushBuffers())
     const rows = this.#read(() => this.#s.load.all(mailbox, afterId, limit) as unknown[][]) ?? []
     const out: Message[] = new Array(rows.length)
     for (let i = 0; i < rows.length; i++) {
@@ -227,8 +254,13 @@ export class SqliteStore implements MessageStore, TopicStore {
   /** Commits the open transaction. Returns false when the store has failed (the daemon is stopping). */
   commit(): boolean {
     if (this.#failed) return false
-    if (!this.#inTransaction) return true
+    if (!this.pending) return true
     try {
+      if (!this.#inTransaction) {
+        this.#s.begin.run()
+        this.#inTransaction = true
+      }
+      this.#flushBuffers()
       this.#s.commit.run()
     } catch (err) {
       this.#fail(err as Error)
@@ -253,8 +285,40 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#db.close()
   }
 
-  #write(op: () => void): void {
+  #check(): void {
     if (this.#failed) throw new BusError('INTERNAL', 'the daemon\'s store has failed; the daemon is stopping (see its log)')
+  }
+
+  /** Counts a buffered write: a commit is due at the end of the turn, or now when the batch is full. */
+  #buffered(): void {
+    this.#queueCommit()
+    if (++this.#ops >= MAX_BATCH_OPS) this.commit()
+  }
+
+  /** Writes the buffered deletes, then the buffered inserts (an insert after a delete of the same row wins). */
+  #flushBuffers(): void {
+    for (const [mailbox, ids] of this.#deletes) {
+      let i = 0
+      for (; i + ROWS_PER_STATEMENT <= ids.length; i += ROWS_PER_STATEMENT) {
+        this.#s.removeMany.run(mailbox, ...ids.slice(i, i + ROWS_PER_STATEMENT))
+      }
+      for (; i < ids.length; i++) this.#s.remove.run(mailbox, ids[i])
+    }
+    this.#deletes.clear()
+    if (this.#inserts.size === 0) return
+    const rows = [...this.#inserts.values()]
+    this.#inserts.clear()
+    let i = 0
+    for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
+      const params: unknown[] = []
+      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rows[k]!.row) params.push(v)
+      this.#s.insertMany.run(params)
+    }
+    for (; i < rows.length; i++) this.#s.insert.run(rows[i]!.row)
+  }
+
+  #write(op: () => void): void {
+    this.#check()
     try {
       if (!this.#inTransaction) {
         this.#s.begin.run()
@@ -299,6 +363,12 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 }
 
+interface PendingInsert {
+  row: unknown[]
+  /** A new message: if it is removed before the commit, nothing needs writing. */
+  fresh: boolean
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
   mailbox TEXT NOT NULL,
@@ -340,9 +410,11 @@ function prepare(db: Database.Database) {
     begin: db.prepare('BEGIN'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    insert: db.prepare(`INSERT INTO messages ${columns}`),
-    insertOrIgnore: db.prepare(`INSERT OR IGNORE INTO messages ${columns}`),
+    // OR REPLACE: a message put back by a client may still have its row (its removal was buffered away).
+    insert: db.prepare(`INSERT OR REPLACE INTO messages ${columns}`),
+    insertMany: db.prepare(`INSERT OR REPLACE INTO messages ${columns}${', (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'.repeat(ROWS_PER_STATEMENT - 1)}`),
     remove: db.prepare('DELETE FROM messages WHERE mailbox = ? AND id = ?'),
+    removeMany: db.prepare(`DELETE FROM messages WHERE mailbox = ? AND id IN (${Array(ROWS_PER_STATEMENT).fill('?').join(', ')})`),
     setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE mailbox = ? AND id = ?'),
     purge: db.prepare('DELETE FROM messages WHERE mailbox = ?'),
     load: db.prepare(
