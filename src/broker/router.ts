@@ -368,6 +368,10 @@ export class Router<B> {
     for (const entry of [...this.#services.values()]) {
       if (entry.activation) this.#failActivation(entry, entry.activation, 'SHUTTING_DOWN', SHUTTING_DOWN_TEXT)
     }
+    // Calls in flight are answered now: the providers' connections close with the daemon.
+    for (const p of this.#providers.values()) {
+      for (const call of [...p.calls.values()]) this.#fail(call, 'SHUTTING_DOWN', SHUTTING_DOWN_TEXT)
+    }
   }
 
   /** Counters of one service, or undefined when the router does not know it. */
