@@ -435,18 +435,16 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     this.host.sessionClosed(this)
   }
 
+  /** Only for calls that are not routed: unknown bare names, and unknown methods of the daemon's own services. */
   #unknownMethodText(name: string): string {
     const colon = name.indexOf(':')
-    const services = new Set<string>()
+    const service = colon >= 0 ? name.slice(0, colon) : undefined
     const methods = new Set<string>()
     for (const [key, binding] of this.host.methods) {
-      if (key.includes(':')) services.add(key.slice(0, key.indexOf(':')))
-      methods.add(binding.codec.name)
+      if (service === undefined || key.startsWith(`${service}:`)) methods.add(binding.codec.name)
     }
-    if (colon >= 0) {
-      return `no service named ${JSON.stringify(name.slice(0, colon))} on this daemon; it serves ${[...services].join(', ')} (multiplexed by that name, or without multiplexing)`
-    }
-    return `unknown method ${JSON.stringify(name)}; the daemon serves ${[...methods].join(', ')}`
+    const method = JSON.stringify(name.slice(colon + 1))
+    return `unknown method ${method}${service ? ` in ${service}` : ''}; ${service ?? 'the daemon'} serves ${[...methods].join(', ')}`
   }
 
   /** Takes every parked call out of the broker: the client cannot receive what they would take. */

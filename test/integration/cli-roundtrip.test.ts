@@ -48,7 +48,7 @@ t.test('status shows the mailboxes with their depth, and --json the same as data
   const text = await runCli(['status', '--socket', d.socket])
   t.equal(text.code, 0)
   t.match(text.stdout, new RegExp(`^up +pid ${d.process.pid}, version 0\\.1\\.0, uptime \\d+s`, 'm'))
-  t.match(text.stdout, /^ +a\.box +2 +\d+ +0$/m)
+  t.match(text.stdout, /^ +a\.box +2 +\d+ +0 +0 +0 +0$/m)
   const json = await runCli(['status', '--json', '--socket', d.socket])
   const s = JSON.parse(json.stdout)
   t.equal(s.pid, d.process.pid)

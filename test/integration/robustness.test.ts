@@ -85,12 +85,14 @@ t.test('unknown methods and services get a TApplicationException and the connect
   raw.call(m.ping, {}, 2, 'OtherService:ping')
   raw.call(m.ping, {}, 3, 'MessageService:ping')
   raw.call(m.ping, {}, 4)
-  const replies = await raw.waitForReplies(4)
+  raw.call(m.ping, {}, 5, 'PubSub:noSuchMethod')
+  const replies = await raw.waitForReplies(5)
   raw.destroy()
-  t.match(replies[0]!.body.message, /unknown method "noSuchMethod"/)
-  t.match(replies[1]!.body.message, /no service named "OtherService"/)
+  t.match(replies[0]!.body.message, /unknown method "noSuchMethod"; the daemon serves .*sendMessage/)
+  t.match(replies[1]!.body.message, /^NO_RESPONDERS: no provider is registered for service "OtherService"/, 'another service is routed')
   t.same(replies[2]!.body, { success: '0.1.0' }, 'multiplexed name')
   t.same(replies[3]!.body, { success: '0.1.0' }, 'bare name')
+  t.match(replies[4]!.body.message, /unknown method "noSuchMethod" in PubSub; PubSub serves publish, subscribe/)
 })
 
 t.test('a bad mailbox name gets the declared exception with INVALID_ARGUMENT', async (t) => {
