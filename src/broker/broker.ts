@@ -64,10 +64,15 @@ export interface BrokerOptions {
   log?: (level: 'info' | 'error', text: string) => void
 }
 
-/** A receiver parked on an empty mailbox. */
+/** A receiver parked on an empty mailbox (or subscription). */
 export interface Waiter {
   /** False once the receiver is gone: it is passed over and never handed a message. */
   readonly active: boolean
+  /**
+   * Most messages it takes at once (default 1). Where supported (topics), a waiter that takes more is filled
+   * with what arrives in the same turn and settled at the end of it: one reply for a burst, not one each.
+   */
+  readonly capacity?: number
   /** Called exactly once: with the messages (at least one), or with none when the wait ran out. */
   settle(messages: Message[]): void
 }

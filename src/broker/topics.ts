@@ -140,12 +140,21 @@ class Subscription {
   owner: number | undefined
   /** Set once it has been unsubscribed or ended with its connection: nothing reaches it any more. */
   ended = false
+  /** A poll being filled with the messages of this turn; it is settled at the end of the turn, or when full. */
+  filling: Filling | undefined
   constructor(
     readonly id: number,
     readonly pattern: string,
     readonly durableName: string,
     public maxQueued: number,
   ) {}
+}
+
+/** A poll taking a burst: the messages handed to it so far. */
+interface Filling {
+  readonly waiter: Waiter
+  readonly batch: Message[]
+  readonly capacity: number
 }
 
 /** One segment position of the patterns. Literal segments and "*" are both keys of children. */
@@ -283,6 +292,7 @@ export class TopicEngine {
     for (const sub of matched) {
       // A waiter settled above may have ended a subscription that was matched before it.
       if (sub.ended) continue
+      if (sub.filling && this.#fill(sub, message)) continue
       if (sub.activeWaiters > 0 && this.#handOver(sub, message)) continue
       this.#append(sub, message)
     }
@@ -327,6 +337,8 @@ export class TopicEngine {
    */
   take(owner: number, subscription: number, max: number, maxBytes = Infinity): Message[] {
     const sub = this.#owned(owner, subscription)
+    // A poll being filled holds older messages: its reply must go out before this one.
+    if (sub.filling) this.#settleFilling(sub)
     const out: Message[] = []
     let bytes = 0
     while (out.length < max && sub.queue.length > 0) {
@@ -582,7 +594,11 @@ export class TopicEngine {
     sub.delivered = Math.max(0, sub.delivered - messages.length)
     // The first ones go to parked polls, oldest poll first; the rest go back in front of the queue.
     let i = 0
-    while (i < messages.length && sub.activeWaiters > 0 && this.#handOver(sub, messages[i]!)) i++
+    for (; i < messages.length; i++) {
+      const m = messages[i]!
+      if (sub.filling && this.#fill(sub, m)) continue
+      if (sub.activeWaiters === 0 || !this.#handOver(sub, m)) break
+    }
     if (sub.ended) return messages.length
     for (let j = messages.length - 1; j >= i; j--) {
       const m = messages[j]!
@@ -594,7 +610,10 @@ export class TopicEngine {
     return messages.length
   }
 
-  /** Hands a message to the oldest active parked poll; false when every parked poll was gone. */
+  /**
+   * Hands a message to the oldest active parked poll; false when every parked poll was gone. A poll that takes
+   * more than one message keeps filling for the rest of the turn.
+   */
   #handOver(sub: Subscription, message: Message): boolean {
     for (;;) {
       const parked = sub.waiters.shift()
@@ -604,9 +623,36 @@ export class TopicEngine {
       if (parked.timer !== undefined) this.#clock.clearTimer(parked.timer)
       sub.activeWaiters--
       if (!parked.waiter.active) continue
-      parked.waiter.settle([this.#handOut(sub, message)])
+      const capacity = parked.waiter.capacity ?? 1
+      if (capacity <= 1) {
+        parked.waiter.settle([this.#handOut(sub, message)])
+        return true
+      }
+      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity }
+      sub.filling = filling
+      queueMicrotask(() => {
+        if (sub.filling === filling) this.#settleFilling(sub)
+      })
       return true
     }
+  }
+
+  /** Adds a message to the poll being filled; false when it is full or gone (the message goes elsewhere). */
+  #fill(sub: Subscription, message: Message): boolean {
+    const filling = sub.filling!
+    if (!filling.waiter.active) {
+      this.#settleFilling(sub) // its messages come back through returnUndelivered
+      return false
+    }
+    filling.batch.push(this.#handOut(sub, message))
+    if (filling.batch.length >= filling.capacity) this.#settleFilling(sub)
+    return true
+  }
+
+  #settleFilling(sub: Subscription): void {
+    const filling = sub.filling!
+    sub.filling = undefined
+    filling.waiter.settle(filling.batch)
   }
 
   /** The copy of a queued message that a poll hands out, remembered for returnUndelivered. */

@@ -41,7 +41,7 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
       const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
       const timeoutMs = args.timeoutMs ?? 0
       if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-      call.park(topics.wait(owner, args.subscription, new Poll(call), timeoutMs))
+      call.park(topics.wait(owner, args.subscription, new Poll(call, Math.min(args.max, MAX_POLL_BATCH)), timeoutMs))
     }),
     bind(methods.unsubscribe, (call, args) => {
       call.reply({ success: topics.unsubscribe(call.session.id, args.subscription) })
@@ -60,7 +60,11 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
 
 /** A parked poll: settled with the messages, or with [] when the wait ran out or the subscription ended. */
 class Poll implements Waiter {
-  constructor(readonly call: Call) {}
+  constructor(
+    readonly call: Call,
+    /** The poll's max: what is published in the turn it is woken goes out in one reply, up to this many. */
+    readonly capacity: number,
+  ) {}
 
   get active(): boolean {
     return this.call.active

@@ -562,3 +562,61 @@ t.test('a restarted engine with smaller bounds trims the loaded queues, oldest f
   t.same(contents(second.take(ALICE, id, 10)), ['3', '4'])
   t.same([...store.queues.get(id)!.keys()], [], 'the store follows')
 })
+
+/** A waiter that takes up to capacity messages at once. */
+class BatchWaiter extends RecordingWaiter {
+  constructor(readonly capacity: number) {
+    super()
+  }
+}
+
+t.test('a poll that takes more than one message collects the burst published in its turn, in one settle', async (t) => {
+  const { topics } = setup()
+  const sub = topics.subscribe(ALICE, 'q')
+  const w = new BatchWaiter(3)
+  topics.wait(ALICE, sub, w, -1)
+  topics.publish('q', msg('1'))
+  topics.publish('q', msg('2'))
+  t.same(w.contents, [], 'not settled within the turn')
+  await Promise.resolve()
+  t.same(w.contents, [['1', '2']])
+  const full = new BatchWaiter(2)
+  topics.wait(ALICE, sub, full, -1)
+  for (const c of ['3', '4', '5']) topics.publish('q', msg(c))
+  t.same(full.contents, [['3', '4']], 'settled at once when full; the rest is queued')
+  t.same(contents(topics.take(ALICE, sub, 10)), ['5'])
+})
+
+t.test('a take while a poll is being filled settles that poll first, so order holds', async (t) => {
+  const { topics } = setup()
+  const sub = topics.subscribe(ALICE, 'q')
+  const w = new BatchWaiter(1)
+  const filling = new BatchWaiter(2)
+  topics.wait(ALICE, sub, filling, -1)
+  topics.publish('q', msg('a'))
+  t.same(filling.contents, [])
+  topics.publish('q', msg('b'))
+  topics.publish('q', msg('c'))
+  t.same(filling.contents, [['a', 'b']])
+  t.same(contents(topics.take(ALICE, sub, 10)), ['c'])
+  topics.wait(ALICE, sub, w, -1)
+  topics.publish('q', msg('d'))
+  const next = new BatchWaiter(5)
+  topics.wait(ALICE, sub, next, -1)
+  topics.publish('q', msg('e'))
+  t.same(w.contents, [['d']])
+  t.same(contents(topics.take(ALICE, sub, 10)), [], 'the filling poll is settled before the take')
+  t.same(next.contents, [['e']])
+})
+
+t.test('a poll whose connection goes while it is being filled takes nothing more', async (t) => {
+  const { topics } = setup()
+  const sub = topics.subscribe(ALICE, 'q')
+  const w = new BatchWaiter(10)
+  topics.wait(ALICE, sub, w, -1)
+  topics.publish('q', msg('1'))
+  w.active = false
+  topics.publish('q', msg('2'))
+  t.same(w.contents, [['1']], 'settled with what it had: the daemon returns those if it cannot write them')
+  t.same(contents(topics.take(ALICE, sub, 10)), ['2'])
+})
