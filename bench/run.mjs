@@ -5,7 +5,10 @@
 // and each client in its own process, on Unix sockets in a fresh temp dir.
 // Peers are interleaved and rotated every repetition; the table shows medians
 // over the reps and the median of the per-rep ratios to the ceiling row.
-// Results: a Markdown table on stdout, raw numbers in bench/results/*.json.
+// Two more scenarios have a table of their own: `fanout` (pub/sub: one
+// publisher, 10 subscribers) and `reqresp` (a stock Thrift service called
+// directly, the thrift-plain row, and through the daemon's routing).
+// Results: Markdown tables on stdout, raw numbers in bench/results/*.json.
 //
 //   node bench/run.mjs [--quick] [--reps N] [--duration MS] [--warmup MS]
 //                      [--peers a,b] [--scenarios a,b] [--no-queue] [--verbose]
@@ -15,6 +18,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cpuTotals, cpuUs, median, rssKiB, sleep, waitForSocket } from './common.mjs'
+import { generate as generateExample, providerCommand } from './peers/example-service.mjs'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const WORKER = join(HERE, 'worker.mjs')
@@ -40,20 +44,27 @@ const cfg = {
   maxCount: 5_000_000
 }
 
+// `na`: scenarios a row does not run, and why (shown in the table). `reqresp`: 'direct' is the stock
+// Thrift server the routed rows are compared with; 'routed' goes through the daemon.
+const NOT_ROUTED = 'n/a (not routed; direct = thrift-plain row)'
 const PEERS = [
-  { name: 'ceiling', file: 'ceiling.mjs' },
-  { name: 'thrift-plain', file: 'thrift-plain.mjs' },
-  { name: 'node-ipc', file: 'node-ipc.mjs' },
-  { name: 'redis', file: 'redis.mjs', opts: { aof: false } },
-  { name: 'redis-aof', file: 'redis.mjs', opts: { aof: true } },
-  { name: 'thriftbus-memory', file: 'thriftbus.mjs', opts: { durability: 'memory' } },
-  { name: 'thriftbus', file: 'thriftbus.mjs', opts: { durability: 'durable' } }
+  { name: 'ceiling', file: 'ceiling.mjs', na: { reqresp: NOT_ROUTED } },
+  { name: 'thrift-plain', file: 'thrift-plain.mjs', reqresp: 'direct', na: { fanout: 'n/a (the stock thrift server has no pub/sub)' } },
+  { name: 'node-ipc', file: 'node-ipc.mjs', na: { reqresp: NOT_ROUTED } },
+  { name: 'redis', file: 'redis.mjs', opts: { aof: false }, na: { reqresp: NOT_ROUTED } },
+  { name: 'redis-aof', file: 'redis.mjs', opts: { aof: true }, na: { fanout: 'n/a (PUBLISH is not written to the AOF: see redis)', reqresp: NOT_ROUTED } },
+  { name: 'thriftbus-memory', file: 'thriftbus.mjs', opts: { durability: 'memory' }, reqresp: 'routed' },
+  // Routing does not touch the store: --quick runs reqresp through the memory daemon only.
+  { name: 'thriftbus', file: 'thriftbus.mjs', opts: { durability: 'durable' }, reqresp: 'routed', na: quick ? { reqresp: 'n/a in --quick (same routing as thriftbus-memory)' } : {} }
 ].filter((p) => !opt('peers') || opt('peers').split(',').includes(p.name))
+const naReason = (peer, sc) => peer.na?.[sc.name] ?? null
 
 // Each scenario returns the client jobs of one run; `n` makes mailbox names unique per run.
 const range = (k) => [...Array(k).keys()]
 const W = cfg.window
-const SCENARIOS = [
+const FANOUT_SUBSCRIBERS = 10
+const RR_WINDOW = 64 // outstanding calls in reqresp's first phase
+const ALL_SCENARIOS = [
   { name: 'tput100', cpu: true, jobs: (n) => [{ role: 'receiver', boxes: [`${n}.in`], window: W }, { role: 'sender', boxes: [`${n}.in`], size: 100, window: W }] },
   { name: 'tput4k', jobs: (n) => [{ role: 'receiver', boxes: [`${n}.in`], window: W }, { role: 'sender', boxes: [`${n}.in`], size: 4096, window: W }] },
   // The multi-process scenarios keep the total in flight at 256 sends and ~256 parked receives,
@@ -70,10 +81,36 @@ const SCENARIOS = [
         ...range(4).map((i) => ({ role: 'sender', boxes, offset: i * 25, size: 100, window: W / 4 }))]
     }
   },
-  { name: 'rtt', jobs: (n) => [{ role: 'ponger', myBox: `${n}.b`, peerBox: `${n}.a` }, { role: 'pinger', myBox: `${n}.a`, peerBox: `${n}.b`, size: 100 }] }
-].filter((s) => !opt('scenarios') || opt('scenarios').split(',').includes(s.name))
-// Scenario 4 of the issue (pub/sub fan-out, request/response through the daemon) is a hook for later.
-const LATER = ['pub/sub fan-out and request/response through the daemon: not measured yet (hook: add a scenario here and the matching roles in worker.mjs)']
+  { name: 'rtt', jobs: (n) => [{ role: 'ponger', myBox: `${n}.b`, peerBox: `${n}.a` }, { role: 'pinger', myBox: `${n}.a`, peerBox: `${n}.b`, size: 100 }] },
+  // Pub/sub fan-out: 10 subscriber processes on one topic (subscribed before the run starts), one
+  // publisher (up to 256 publishes outstanding) of 100 B messages. Delivered = messages the subscribers
+  // got inside the window, all of them together; the subscribers then drain so that the harness can
+  // check received + dropped (by a server's bound) = acked publishes x 10.
+  {
+    name: 'fanout',
+    kind: 'fanout',
+    jobs: (n) => [...range(FANOUT_SUBSCRIBERS).map(() => ({ role: 'subscriber', topic: `${n}.news` })),
+      { role: 'publisher', topic: `${n}.news`, size: 100, window: W }]
+  },
+  // Request/response: one stock Thrift client process calling processRequest(100 B) of ExampleService
+  // (echo) on a provider process, directly or through the daemon; two phases per run (64 outstanding,
+  // then 1). The provider is started per run (full) or once per row (quick), outside the measurement.
+  { name: 'reqresp', kind: 'reqresp', jobs: () => [{ role: 'caller', size: 100, window: RR_WINDOW }] }
+]
+// --quick shortens the new scenarios further (their runs start more processes or run two phases), unless
+// --warmup/--duration are given; the full run uses cfg's timing for every scenario.
+const QUICK_TIMING = { fanout: { warmupMs: 30, durationMs: 100 }, reqresp: { warmupMs: 20, durationMs: 100 } }
+const timingOf = (sc) => (quick && !opt('warmup') && !opt('duration') && QUICK_TIMING[sc.name]) || cfg
+const SCENARIOS = ALL_SCENARIOS.filter((s) => !opt('scenarios') || opt('scenarios').split(',').includes(s.name))
+for (const name of opt('scenarios')?.split(',') ?? []) {
+  if (!ALL_SCENARIOS.some((s) => s.name === name)) {
+    console.error(`bench: unknown scenario '${name}' (known: ${ALL_SCENARIOS.map((s) => s.name).join(' ')})`)
+    process.exit(2)
+  }
+}
+const MAILBOX = (sc) => !sc.kind
+// What the bench does not measure (printed under the tables).
+const LATER = ['durable subscriptions and pattern subscriptions (fanout uses plain exact-topic ones)', 'oneway calls and helper activation through the daemon']
 
 // ---- process tracking: everything we start is stopped, also on failure/SIGINT ----
 const children = new Set()
@@ -160,9 +197,45 @@ async function startServer (peer) {
   return { child, socket, pid: child.pid, rssRestKiB: rssKiB(child.pid) }
 }
 
+// ---- request/response: the generated ExampleService code and its providers ----
+let exampleGen = null // { dir } | { error }
+function exampleCode () {
+  if (!exampleGen) {
+    try { exampleGen = { dir: generateExample(join(tmpRoot, 'example')) } } catch (e) { exampleGen = { error: String(e.message).split('\n')[0] } }
+  }
+  if (exampleGen.error) throw new Error(exampleGen.error)
+  return exampleGen.dir
+}
+
+/**
+ * Starts an ExampleService provider for the peer's reqresp row: 'direct' listens on its own socket; 'routed'
+ * registers with the peer's (running) daemon. Resolves once it prints "ready" with the endpoint the caller
+ * uses: { socket, connect: options for example-service.mjs connect(), child }.
+ */
+async function startProvider (peer, server) {
+  const genDir = exampleCode()
+  const direct = peer.reqresp === 'direct'
+  const dir = join(tmpRoot, `p${++runSeq}`)
+  mkdirSync(dir, { mode: 0o700 })
+  const socket = direct ? join(dir, 'example.sock') : server.socket
+  const { cmd, args } = providerCommand(genDir, direct ? 'listen' : 'daemon', socket)
+  const child = trackedSpawn(cmd, args)
+  let out = ''
+  let ready = false
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ExampleService provider not ready after 15 s')), 15000)
+    child.stdout.on('data', (d) => { if (!ready && String(d).includes('ready')) { ready = true; clearTimeout(timer); resolve() } })
+    child.stderr.on('data', (d) => { out = (out + d).slice(-4000) })
+    child.on('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`ExampleService provider exited (${code ?? sig}): ${tail(out) || 'no output'}`)) })
+  }).catch(async (e) => { await stopChild(child); throw e })
+  return { child, socket, pid: child.pid, connect: { genDir, multiplexed: !direct } }
+}
+
 // ---- one run: one scenario against one server --------------------------------
-async function runScenario (peer, server, sc, tag, timing = cfg) {
-  const jobs = sc.jobs(tag).map((j) => ({ maxCount: cfg.maxCount, ...j, module: peerModule(peer.file), socket: server.socket }))
+// `target`: where the clients connect, { socket, module?, connect? } (default: the peer's own server and module).
+async function runScenario (peer, server, sc, tag, timing = cfg, target = server) {
+  const module = target.module ?? peerModule(peer.file)
+  const jobs = sc.jobs(tag).map((j) => ({ maxCount: cfg.maxCount, ...j, module, socket: target.socket, connect: target.connect }))
   await ensurePool(jobs.length)
   const ws = pool.slice(0, jobs.length)
   try {
@@ -176,8 +249,9 @@ async function runScenario (peer, server, sc, tag, timing = cfg) {
       setTimeout(() => { cpu.end = cpuUs(server.pid); resolve() }, timing.warmupMs + timing.durationMs)
     })
     ws.forEach((w) => w.send({ cmd: 'go', warmupMs: timing.warmupMs, durationMs: timing.durationMs }))
-    const limit = timing.warmupMs + timing.durationMs + 15000
-    const measured = ws.filter((w, i) => jobs[i].role !== 'ponger')
+    const limit = 2 * (timing.warmupMs + timing.durationMs) + 15000 // reqresp's caller runs two phases
+    // Pongers and subscribers report only after 'stop' (or fail early).
+    const measured = ws.filter((w, i) => jobs[i].role !== 'ponger' && jobs[i].role !== 'subscriber')
     const others = ws.filter((w) => !measured.includes(w)) // they report only after 'stop', or fail early
     const results = new Map()
     const failure = new Promise((resolve, reject) => others.forEach((w) => { w.onError = (m) => reject(new Error(m.message)) }))
@@ -185,8 +259,10 @@ async function runScenario (peer, server, sc, tag, timing = cfg) {
       await Promise.race([failure, Promise.all(measured.map(async (w) => results.set(w, (await w.next('result', limit)).result)))])
     } finally { others.forEach((w) => { w.onError = null }) }
     await cpuRead
-    ws.forEach((w) => w.send({ cmd: 'stop' }))
-    for (const w of ws) if (!results.has(w)) results.set(w, (await w.next('result', 5000)).result)
+    // Subscribers drain until they have what the publisher got acked (or go quiet): tell them how much.
+    const expect = jobs.reduce((a, j, i) => a + (j.role === 'publisher' ? results.get(ws[i])?.acked ?? 0 : 0), 0)
+    ws.forEach((w) => w.send({ cmd: 'stop', expect }))
+    for (const w of ws) if (!results.has(w)) results.set(w, (await w.next('result', 8000)).result)
     await Promise.all(ws.map((w) => w.next('idle', 5000)))
     return summarize(sc, jobs.map((j, i) => ({ role: j.role, ...results.get(ws[i]) })), cpu, timing)
   } catch (e) {
@@ -197,6 +273,38 @@ async function runScenario (peer, server, sc, tag, timing = cfg) {
 
 function summarize (sc, results, cpu, timing) {
   const errors = results.map((r) => r.error).filter(Boolean)
+  const seconds = timing.durationMs / 1000
+  if (sc.kind === 'fanout') {
+    if (errors.length) throw new Error(errors[0])
+    const pub = results.find((r) => r.role === 'publisher')
+    const subs = results.filter((r) => r.role === 'subscriber')
+    const delivered = subs.reduce((a, r) => a + r.count, 0)
+    if (delivered === 0) throw new Error('no message delivered')
+    const received = subs.reduce((a, r) => a + r.total, 0)
+    const dropped = subs.every((r) => r.dropped == null) ? null : subs.reduce((a, r) => a + (r.dropped ?? 0), 0)
+    const expected = pub.acked * subs.length
+    return {
+      deliveredPerSec: delivered / seconds,
+      publishesPerSec: pub.ackedInWindow / seconds,
+      delivered,
+      published: pub.acked, // every acked publish of the run, warm-up included
+      expected, // published x subscribers
+      received, // every message the subscribers got, drain included
+      dropped, // by the server's per-subscription bound, where it can tell (null: cannot)
+      // Published to a subscriber but neither received nor reported dropped: must be 0.
+      missing: expected - received - (dropped ?? 0),
+      receivedPct: expected ? (100 * received) / expected : null,
+      subscribers: subs.length,
+      perSubscriber: subs.map((r) => ({ count: r.count, total: r.total, dropped: r.dropped, ...(r.stats ? { stats: r.stats } : {}) }))
+    }
+  }
+  if (sc.kind === 'reqresp') {
+    if (errors.length) throw new Error(errors[0])
+    const c = results.find((r) => r.role === 'caller')
+    if (!c.calls) throw new Error('no call completed')
+    if (!c.samples) throw new Error('no serial call completed')
+    return { callsPerSec: c.calls / seconds, calls: c.calls, window: c.window, p50Us: c.p50, p99Us: c.p99, maxUs: c.max, samples: c.samples }
+  }
   const acked = results.filter((r) => r.role === 'sender').reduce((a, r) => a + r.acked, 0)
   if (!results.some((r) => r.role !== 'sender')) return { acked, error: errors[0] } // a fill: no receiver
   if (errors.length) throw new Error(errors[0])
@@ -242,22 +350,39 @@ async function main () {
       } else status[p.name] = null
     } catch (e) { status[p.name] = { error: String(e.message).split('\n')[0] } }
   }
-  await ensurePool(9)
+  await ensurePool(Math.max(...SCENARIOS.map((s) => s.jobs('x').length), 1))
   const runs = []
   const active = () => PEERS.filter((p) => !status[p.name])
   const servers = new Map() // peer name -> running server (serverPer 'run')
+  const providers = new Map() // peer name -> running ExampleService provider (reqresp; with its server)
   const serverFor = async (peer) => {
     let server = servers.get(peer.name)
     if (server) return server
     server = await startServer(peer)
     servers.set(peer.name, server)
-    if (cfg.prewarmMs) { // unmeasured: JIT-warm the server and the clients' adapter
-      await runScenario(peer, server, SCENARIOS.find((s) => s.name === 'tput100') ?? SCENARIOS[0], 'warm',
-        { warmupMs: 0, durationMs: cfg.prewarmMs }).catch(() => {})
+    if (cfg.prewarmMs) { // unmeasured: JIT-warm the server and the clients' adapter (mailbox, else fan-out)
+      const warm = SCENARIOS.find((s) => s.name === 'tput100') ?? SCENARIOS.find((s) => MAILBOX(s) && !naReason(peer, s)) ??
+        SCENARIOS.find((s) => s.kind === 'fanout' && !naReason(peer, s))
+      if (warm) await runScenario(peer, server, warm, 'warm', { warmupMs: 0, durationMs: cfg.prewarmMs }).catch(() => {})
     }
     return server
   }
+  // The reqresp endpoint: a provider (direct: on its own socket; routed: registered with the peer's daemon).
+  const providerFor = async (peer, sc) => {
+    let p = providers.get(peer.name)
+    if (p && p.child.exitCode === null && p.child.signalCode === null) return p
+    p = await startProvider(peer, peer.reqresp === 'direct' ? null : await serverFor(peer))
+    p.module = peerModule('example-service.mjs')
+    providers.set(peer.name, p)
+    if (cfg.prewarmMs) { // unmeasured, as for servers: both phases of one short run
+      await runScenario(peer, null, sc, 'warm', { warmupMs: 0, durationMs: cfg.prewarmMs / 4 }, p).catch(() => {})
+    }
+    return p
+  }
   const dropServer = async (peer) => {
+    const provider = providers.get(peer.name)
+    providers.delete(peer.name)
+    if (provider) await stopChild(provider.child)
     const server = servers.get(peer.name)
     servers.delete(peer.name)
     if (server) await stopChild(server.child)
@@ -269,18 +394,27 @@ async function main () {
       for (const peer of order) {
         for (const sc of SCENARIOS) {
           if (status[peer.name]) break
+          if (naReason(peer, sc)) continue
           const run = { rep, peer: peer.name, scenario: sc.name }
+          const t0 = Date.now()
           let server = null
+          // reqresp's direct row needs no mailbox server, only its provider.
+          const needsServer = !(sc.kind === 'reqresp' && peer.reqresp === 'direct')
           try {
-            server = await serverFor(peer)
+            if (needsServer) server = await serverFor(peer)
           } catch (e) { // the server cannot start: drop the peer for the rest of the bench
             status[peer.name] = { error: String(e.message).split('\n')[0] }
             break
           }
           try {
-            run.rssRestKiB = server.rssRestKiB
-            Object.assign(run, await runScenario(peer, server, sc, `${sc.name}.${rep}`))
+            if (server && MAILBOX(sc)) run.rssRestKiB = server.rssRestKiB
+            run.warmupMs = timingOf(sc).warmupMs; run.durationMs = timingOf(sc).durationMs
+            if (sc.kind === 'reqresp') {
+              run.mode = peer.reqresp
+              Object.assign(run, await runScenario(peer, server, sc, `${sc.name}.${rep}`, timingOf(sc), await providerFor(peer, sc)))
+            } else Object.assign(run, await runScenario(peer, server, sc, `${sc.name}.${rep}`, timingOf(sc)))
           } catch (e) { run.error = String(e.message).split('\n')[0] }
+          run.wallMs = Date.now() - t0 // the whole run, server/provider start and prewarm included
           runs.push(run)
           if (flag('verbose')) process.stderr.write(`  ${peer.name} ${sc.name}: ${JSON.stringify(run)}\n`)
           if (cfg.serverPer === 'scenario') await dropServer(peer)
@@ -289,7 +423,7 @@ async function main () {
     }
   } finally { for (const p of PEERS) await dropServer(p) }
   const queue = {}
-  if (cfg.queue1M) {
+  if (cfg.queue1M && SCENARIOS.some(MAILBOX)) {
     for (const peer of active()) {
       process.stderr.write(`queue 1M: ${peer.name}\n`)
       queue[peer.name] = await queueMillion(peer).catch((e) => ({ error: e.message }))
@@ -300,7 +434,10 @@ async function main () {
   const stealPct = cpu0 && cpu1 && cpu1.total > cpu0.total ? (100 * (cpu1.steal - cpu0.steal)) / (cpu1.total - cpu0.total) : null
   const meta = {
     date: new Date().toISOString(), nproc: os.availableParallelism(), node: process.version, platform: `${os.type()} ${os.release()}`,
-    cpu: os.cpus()[0]?.model, stealPct, loadAtStart, ...cfg, elapsedS: (Date.now() - started) / 1000
+    cpu: os.cpus()[0]?.model, stealPct, loadAtStart, ...cfg, elapsedS: (Date.now() - started) / 1000,
+    scenarioTiming: Object.fromEntries(SCENARIOS.map((sc) => [sc.name, { warmupMs: timingOf(sc).warmupMs, durationMs: timingOf(sc).durationMs }])),
+    fanoutSubscribers: FANOUT_SUBSCRIBERS,
+    reqresp: { window: RR_WINDOW, code: exampleGen?.dir ? 'generated by thrift --gen js:node,es6 at run time' : exampleGen?.error ?? null }
   }
   console.log(renderTable(meta, status, summary))
   const json = JSON.stringify({ meta, status, summary, queue, runs }, null, 2)
@@ -311,20 +448,26 @@ async function main () {
 }
 
 // ---- statistics and the table -------------------------------------------------
+// [scenario, key, the row ratios are taken to (same rep), or null]
 const METRICS = [
-  ['tput100', 'msgsPerSec', true], ['tput4k', 'msgsPerSec', true], ['senders8', 'msgsPerSec', true],
-  ['mbox100', 'msgsPerSec', true], ['rtt', 'p50Us', true], ['rtt', 'p99Us', true], ['tput100', 'cpuUsPerMsg', true]
+  ['tput100', 'msgsPerSec', 'ceiling'], ['tput4k', 'msgsPerSec', 'ceiling'], ['senders8', 'msgsPerSec', 'ceiling'],
+  ['mbox100', 'msgsPerSec', 'ceiling'], ['rtt', 'p50Us', 'ceiling'], ['rtt', 'p99Us', 'ceiling'], ['tput100', 'cpuUsPerMsg', 'ceiling'],
+  ['fanout', 'deliveredPerSec', 'ceiling'], ['fanout', 'publishesPerSec', 'ceiling'], ['fanout', 'receivedPct', null], ['fanout', 'missing', null],
+  // reqresp: the routed rows against the direct connection (the thrift-plain row).
+  ['reqresp', 'callsPerSec', 'thrift-plain'], ['reqresp', 'p50Us', 'thrift-plain'], ['reqresp', 'p99Us', 'thrift-plain']
 ]
 function summarizeAll (runs, queue) {
   const out = {}
   const get = (peer, sc, rep, key) => runs.find((r) => r.peer === peer && r.scenario === sc && r.rep === rep && !r.error)?.[key]
   for (const peer of new Set([...runs.map((r) => r.peer), ...Object.keys(queue)])) {
     const s = (out[peer] = {})
-    for (const [sc, key, withRatio] of METRICS) {
+    for (const [sc, key, base] of METRICS) {
       const per = runs.filter((r) => r.peer === peer && r.scenario === sc)
+      if (!per.length) continue
       const vals = per.map((r) => r[key]).filter((x) => x != null)
       const m = { median: median(vals), reps: vals.length, errors: [...new Set(per.filter((r) => r.error).map((r) => r.error))] }
-      if (withRatio) m.ratio = median(per.map((r) => { const c = get('ceiling', sc, r.rep, key); return c && r[key] != null ? r[key] / c : null }))
+      if (key === 'missing') m.max = vals.length ? Math.max(...vals) : null
+      if (base) m.ratio = median(per.map((r) => { const c = get(base, sc, r.rep, key); return c && r[key] != null ? r[key] / c : null }))
       s[`${sc}.${key}`] = m
     }
     s.rssRestKiB = median(runs.filter((r) => r.peer === peer && r.rssRestKiB != null).map((r) => r.rssRestKiB))
@@ -341,21 +484,66 @@ function cell (m, fmt, showRatio) {
   return fmt(m.median) + (showRatio ? ratio(m.ratio) : '')
 }
 function renderTable (meta, status, summary) {
-  const head = ['peer', 'msgs/s 100 B (÷ceil)', 'msgs/s 4 KiB (÷ceil)', '8 senders msgs/s', '100 mailboxes msgs/s',
-    'RTT p50 µs (÷ceil)', 'RTT p99 µs', 'server CPU µs/msg', 'RSS rest MiB', 'RSS 1M queued MiB']
   const lines = [
     `thriftbus bench — ${meta.date} — nproc ${meta.nproc}, Node ${meta.node}, ${meta.reps} reps, mode ${meta.mode} ` +
       `(warm-up ${meta.warmupMs} ms + ${meta.durationMs} ms per run, server per ${meta.serverPer})` +
       `; load average at start ${meta.loadAtStart.toFixed(2)}` +
       (meta.stealPct == null ? '' : `, CPU steal ${meta.stealPct.toFixed(0)}%`) +
-      ' (other work on the machine or VM host skews every row)', '',
-    `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`
+      ' (other work on the machine or VM host skews every row)'
   ]
+  if (SCENARIOS.some(MAILBOX)) lines.push('', ...mailboxTable(meta, status, summary))
+  if (SCENARIOS.some((sc) => sc.kind)) lines.push('', ...routedTable(status, summary))
+  lines.push('', `Not measured: ${LATER.join('; ')}.`, 'See bench/README.md for what each row is and what is unfair in each comparison.')
+  return lines.join('\n')
+}
+
+const rowStatus = (st) => st?.skip ?? (st?.error ? `error: ${st.error}` : 'n/a')
+
+/** The second table: pub/sub fan-out (ratios to the ceiling) and request/response (ratios to the direct connection). */
+function routedTable (status, summary) {
+  const fan = SCENARIOS.find((sc) => sc.kind === 'fanout')
+  const rr = SCENARIOS.find((sc) => sc.kind === 'reqresp')
+  const head = ['peer']
+  if (fan) head.push(`fan-out delivered msgs/s, ${FANOUT_SUBSCRIBERS} subs (÷ceil)`, 'publishes/s (÷ceil)', 'received of published')
+  if (rr) head.push(`req/resp calls/s, ${RR_WINDOW} outstanding (÷direct)`, 'req/resp RTT p50 µs (÷direct)', 'req/resp RTT p99 µs')
+  const t = (sc) => `warm-up ${timingOf(sc).warmupMs} ms + ${timingOf(sc).durationMs} ms`
+  const about = [fan && `fan-out: 1 publisher (256 outstanding) -> ${FANOUT_SUBSCRIBERS} subscribers, 100 B, ${t(fan)}`,
+    rr && `request/response: stock thrift client -> ExampleService.processRequest(100 B), direct (thrift-plain row) or through the daemon; ` +
+      `${RR_WINDOW} outstanding, then 1, each ${t(rr)}`].filter(Boolean)
+  const lines = [`${about.join('; ')}.`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
+  const received = (s) => {
+    const pct = s['fanout.receivedPct']; const missing = s['fanout.missing']
+    const c = cell(pct, (x) => `${x.toFixed(x > 99.95 ? 0 : 1)}%`, false)
+    return missing?.max > 0 ? `${c}, ${int(missing.max)} missing` : c
+  }
+  for (const p of PEERS) {
+    const st = status[p.name]
+    if (st) { lines.push(`| ${p.name} | ${rowStatus(st)} |${' — |'.repeat(head.length - 2)}`); continue }
+    const s = summary[p.name] ?? {}
+    const row = [p.name]
+    if (fan) {
+      const na = naReason(p, fan)
+      row.push(...(na ? [na, '—', '—'] : [cell(s['fanout.deliveredPerSec'], int, true), cell(s['fanout.publishesPerSec'], int, true), received(s)]))
+    }
+    if (rr) {
+      const na = naReason(p, rr)
+      const direct = p.reqresp === 'direct' // the row the others are divided by
+      const vs = (m) => direct ? cell(m, int, false) + (m?.median != null ? ' (direct)' : '') : cell(m, int, true)
+      row.push(...(na ? [na, '—', '—'] : [vs(s['reqresp.callsPerSec']), vs(s['reqresp.p50Us']), cell(s['reqresp.p99Us'], int, false)]))
+    }
+    lines.push(`| ${row.join(' | ')} |`)
+  }
+  return lines
+}
+
+function mailboxTable (meta, status, summary) {
+  const head = ['peer', 'msgs/s 100 B (÷ceil)', 'msgs/s 4 KiB (÷ceil)', '8 senders msgs/s', '100 mailboxes msgs/s',
+    'RTT p50 µs (÷ceil)', 'RTT p99 µs', 'server CPU µs/msg', 'RSS rest MiB', 'RSS 1M queued MiB']
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
   for (const p of PEERS) {
     const st = status[p.name]; const s = summary[p.name]
     if (st || !s) {
-      const why = st?.skip ?? (st?.error ? `error: ${st.error}` : 'n/a')
-      lines.push(`| ${p.name} | ${why} |${' — |'.repeat(head.length - 2)}`)
+      lines.push(`| ${p.name} | ${rowStatus(st)} |${' — |'.repeat(head.length - 2)}`)
       continue
     }
     const q = s.queue1M
@@ -367,8 +555,7 @@ function renderTable (meta, status, summary) {
       cell(s['rtt.p50Us'], int, true), cell(s['rtt.p99Us'], int, false),
       cell(s['tput100.cpuUsPerMsg'], (x) => x.toFixed(1), false), mib(s.rssRestKiB), q1m].join(' | ')} |`)
   }
-  lines.push('', `Not measured: ${LATER.join('; ')}.`, 'See bench/README.md for what each row is and what is unfair in each comparison.')
-  return lines.join('\n')
+  return lines
 }
 
 try { await main() } catch (e) { console.error('bench failed:', e); process.exitCode = 1 } finally {

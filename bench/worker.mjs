@@ -1,4 +1,5 @@
-// bench/worker.mjs — a bench client process (sender, receiver, pinger, ponger).
+// bench/worker.mjs — a bench client process (sender, receiver, pinger, ponger;
+// publisher, subscriber for `fanout`; caller for `reqresp`).
 // The harness forks a small pool of these once and hands each a job per run over
 // IPC: { cmd: 'job' } -> connect with the peer's client adapter -> 'ready';
 // { cmd: 'go' } -> run the loop for warmup+duration -> 'result' (one JSON
@@ -13,6 +14,7 @@ const adapters = new Map() // module path -> imported peer module
 let client = null
 let job = null
 let stop = null
+let inbox = null // a subscriber's counters: its subscription is made at 'job' time, before 'ready'
 
 const post = (m) => process.send?.(m)
 process.on('disconnect', () => process.exit(0))
@@ -24,10 +26,10 @@ function deferred () {
   return { promise, resolve, flag: false }
 }
 
-async function connectWithRetry (mod, socket) {
+async function connectWithRetry (mod, socket, options) {
   const deadline = Date.now() + 10000
   for (;;) {
-    try { return await mod.connect(socket) } catch (e) {
+    try { return await mod.connect(socket, options) } catch (e) {
       if (Date.now() > deadline) throw e
       await sleep(50)
     }
@@ -119,7 +121,99 @@ async function ponger (c, j) {
   return { echoed }
 }
 
-const roles = { sender, receiver, pinger, ponger }
+// Publishes 100 B to one topic with up to job.window outstanding (as sender does);
+// counts the publishes acknowledged inside the measured window, and all of them.
+function publisher (c, j) {
+  const payload = 'x'.repeat(j.size)
+  const t0 = performance.now()
+  const winStart = t0 + j.warmupMs
+  const end = winStart + j.durationMs
+  let sent = 0; let acked = 0; let ackedInWindow = 0; let inflight = 0; let error = null
+  return new Promise((resolve) => {
+    const finish = () => resolve({ sent, acked, ackedInWindow, error, elapsedMs: performance.now() - t0 })
+    const pump = () => {
+      while (inflight < j.window && sent < j.maxCount && !error && !stop.flag && performance.now() < end) {
+        inflight++; sent++
+        c.publish(j.topic, payload).then(onAck, onFail)
+      }
+      if (inflight === 0) finish()
+    }
+    const onAck = () => {
+      const t = performance.now()
+      inflight--; acked++
+      if (t >= winStart && t < end) ackedInWindow++
+      pump()
+    }
+    const onFail = (e) => { inflight--; error = error || String(e?.message ?? e); pump() }
+    pump()
+    setTimeout(finish, j.warmupMs + j.durationMs + 5000).unref()
+  })
+}
+
+// The subscription was made at 'job' time (so nothing published after 'go' is missed). Counts what
+// arrives inside the window; after 'stop' (which carries how many publishes were acked) it keeps
+// counting until everything expected has arrived or nothing came for 500 ms (at most 6 s), then asks
+// the adapter what its server dropped, if it can say. The harness checks received + dropped = expected.
+async function subscriber (c, j) {
+  inbox.winStart = performance.now() + j.warmupMs
+  inbox.winEnd = inbox.winStart + j.durationMs
+  await stop.promise
+  const expect = stop.expect ?? 0
+  const deadline = performance.now() + 6000
+  while (!inbox.error && inbox.total < expect && performance.now() < deadline && performance.now() - inbox.last < 500) await sleep(10)
+  let stats = null
+  try { stats = c.subStats ? await c.subStats() : null } catch (e) { inbox.error = inbox.error || `stats: ${e?.message ?? e}` }
+  const { count, bytes, total, error } = inbox
+  return { count, bytes, total, expect, dropped: stats?.dropped ?? null, stats, error, seconds: j.durationMs / 1000 }
+}
+
+// Request/response: two phases of warmup + duration each. (1) up to job.window calls outstanding:
+// calls completed inside the window; (2) one call at a time: latencies of the calls started after
+// the warm-up, in µs. Every reply must echo its request.
+async function caller (c, j) {
+  const payload = 'x'.repeat(j.size)
+  let error = null
+  const check = (r) => { if (r !== payload && !error) error = `bad reply: ${String(r).slice(0, 40)}` }
+  const t0 = performance.now()
+  const winStart = t0 + j.warmupMs
+  const end = winStart + j.durationMs
+  let sent = 0; let done = 0; let inflight = 0
+  await new Promise((resolve) => {
+    const finish = () => resolve()
+    const pump = () => {
+      while (inflight < j.window && sent < j.maxCount && !error && !stop.flag && performance.now() < end) {
+        inflight++; sent++
+        c.call(payload).then(onReply, onFail)
+      }
+      if (inflight === 0) finish()
+    }
+    const onReply = (r) => {
+      const t = performance.now()
+      inflight--; check(r)
+      if (t >= winStart && t < end) done++
+      pump()
+    }
+    const onFail = (e) => { inflight--; error = error || String(e?.message ?? e); pump() }
+    pump()
+    setTimeout(finish, j.warmupMs + j.durationMs + 5000).unref()
+  })
+  const pipelined = { calls: done, callsPerSec: done / (j.durationMs / 1000), window: j.window }
+  const samples = []
+  const t1 = performance.now()
+  const end2 = t1 + j.warmupMs + j.durationMs
+  while (!error && performance.now() < end2 && samples.length < j.maxCount && !stop.flag) {
+    const started = performance.now()
+    let timer
+    const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('call timed out')), end2 - performance.now() + 2000) })
+    try { check(await Promise.race([c.call(payload), late])) } catch (e) { error = error || String(e?.message ?? e) }
+    clearTimeout(timer)
+    if (started >= t1 + j.warmupMs) samples.push((performance.now() - started) * 1000)
+  }
+  samples.sort((a, b) => a - b)
+  return { ...pipelined, samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? null, error }
+}
+
+const roles = { sender, receiver, pinger, ponger, publisher, subscriber, caller }
 
 process.on('message', async (m) => {
   try {
@@ -128,7 +222,16 @@ process.on('message', async (m) => {
       stop = deferred()
       let mod = adapters.get(job.module)
       if (!mod) adapters.set(job.module, (mod = await import(job.module)))
-      client = await connectWithRetry(mod, job.socket)
+      client = await connectWithRetry(mod, job.socket, job.connect)
+      if (job.role === 'subscriber') {
+        const box = (inbox = { count: 0, bytes: 0, total: 0, last: 0, winStart: Infinity, winEnd: -Infinity, error: null })
+        await client.subscribe(job.topic, (content) => {
+          const t = performance.now()
+          box.total++; box.last = t
+          if (t >= box.winStart && t < box.winEnd) { box.count++; box.bytes += content.length }
+        }, (e) => { box.error = box.error || String(e?.message ?? e) })
+        box.last = performance.now()
+      }
       post({ type: 'ready' })
     } else if (m.cmd === 'go') {
       const result = await roles[job.role](client, { ...job, warmupMs: m.warmupMs, durationMs: m.durationMs })
@@ -137,7 +240,7 @@ process.on('message', async (m) => {
       client = null
       post({ type: 'idle' })
     } else if (m.cmd === 'stop') {
-      if (stop) { stop.flag = true; stop.resolve() }
+      if (stop) { stop.flag = true; stop.expect = m.expect; stop.resolve() }
     }
   } catch (e) {
     post({ type: 'error', message: String(e?.message ?? e).split('\n')[0].slice(0, 200) })

@@ -3,6 +3,10 @@
 // node-ipc has no request/response, so requests carry an id (`rid`) and the
 // server answers with a 'r' event carrying the same id. It answers what a
 // popular "Node IPC" package costs for the mailbox job.
+// Pub/sub (the `fanout` scenario) uses node-ipc's own fan-out, server.broadcast:
+// it encodes the event once and writes it to EVERY connected client; it has no
+// topics, so the topic travels in the event and subscribers filter on it, and the
+// publisher's own connection gets (and parses) every message too.
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { IPCModule } from 'node-ipc'
@@ -41,6 +45,13 @@ export function startServer (path) {
       else b.q.push(d.content)
       server.emit(socket, 'r', { rid: d.rid })
     })
+    // Nothing to record (broadcast reaches every connection): the round trip only makes sure the
+    // server has accepted and registered this connection before publishing starts.
+    server.on('sub', (d, socket) => server.emit(socket, 'r', { rid: d.rid }))
+    server.on('pub', (d, socket) => {
+      server.broadcast('m', { topic: d.box, content: d.content })
+      server.emit(socket, 'r', { rid: d.rid })
+    })
     server.on('recv', (d, socket) => {
       const b = box(d.box)
       if (b.q.length) server.emit(socket, 'r', { rid: d.rid, content: b.q.shift() })
@@ -61,9 +72,12 @@ export async function connect (path) {
     c.on('error', reject)
   })
   c.on('r', (d) => { const k = calls.get(d.rid); calls.delete(d.rid); k?.resolve(d.content) })
+  let closing = false
+  let onLost = null
   c.on('disconnect', () => {
     for (const k of calls.values()) k.reject(new Error('node-ipc: disconnected'))
     calls.clear()
+    if (!closing) onLost?.(new Error('node-ipc: disconnected'))
   })
   const call = (event, box, content) => new Promise((resolve, reject) => {
     const rid = nextRid++
@@ -73,7 +87,14 @@ export async function connect (path) {
   return {
     send: (box, content) => call('send', box, content),
     receive: (box) => call('recv', box),
-    close: async () => ipc.disconnect('bus')
+    publish: (topic, content) => call('pub', topic, content),
+    // Keeps this topic's messages from the broadcasts; resolves once the server has seen the connection.
+    async subscribe (topic, onMessage, onError) {
+      onLost = onError
+      c.on('m', (d) => { if (d.topic === topic) onMessage(d.content) })
+      await call('sub', topic)
+    },
+    close: async () => { closing = true; ipc.disconnect('bus') }
   }
 }
 

@@ -3,6 +3,10 @@
 // starts its own redis-server (no TCP port, no RDB snapshots) in the run's temp
 // dir; with { aof: true } it is the "redis-aof" row (appendonly, fsync every s).
 // It answers how thriftbus compares with a mature C server doing the same job.
+// Pub/sub (the `fanout` scenario): PUBLISH on the command connection, SUBSCRIBE
+// on the second one (a subscriber never BRPOPs). Redis buffers unread pub/sub
+// output per client and disconnects a client past client-output-buffer-limit
+// (pubsub: 32 MB, or 8 MB for 60 s); the subscriber reports that as an error.
 import { execFileSync } from 'node:child_process'
 
 export function available () {
@@ -28,9 +32,20 @@ export async function connect (path) {
   // BRPOP blocks its connection, so receives get their own connection.
   // node-redis pipelines commands issued in the same tick on each connection.
   const [cmd, blocking] = await Promise.all([open(), open()])
+  let closing = false
   return {
     send: (box, content) => cmd.lPush(box, content),
     receive: (box) => blocking.brPop(box, 0).then((r) => r.element),
-    close: async () => { await Promise.allSettled([cmd.destroy(), blocking.destroy()]) }
+    publish: (topic, content) => cmd.publish(topic, content),
+    async subscribe (topic, onMessage, onError) {
+      const lost = (e) => { if (!closing) onError(new Error(`redis: subscriber connection lost${e?.message ? ` (${e.message})` : ''}`)) }
+      blocking.on('error', lost)
+      blocking.on('end', lost)
+      await blocking.subscribe(topic, onMessage) // resolves once redis has confirmed the subscription
+    },
+    close: async () => { // destroy() throws when the connection is already gone
+      closing = true
+      await Promise.allSettled([cmd, blocking].map(async (c) => c.destroy()))
+    }
   }
 }

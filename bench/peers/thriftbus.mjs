@@ -56,9 +56,32 @@ export function serverCommand (dir, { durability }) {
 export async function connect (socket) {
   const { connect } = await import(SDK)
   const client = await connect({ socket, spawn: false })
+  const subs = []
+  let closing = false
   return {
     send: (recipient, content) => client.send(recipient, content),
     receive: (recipient) => client.receive(recipient).then((m) => m.content),
-    close: () => client.close()
+    publish: (topic, content) => client.publish(topic, content),
+    /** A plain (non-durable) subscription, default bound and batch size; resolves once the daemon has it. */
+    async subscribe (topic, onMessage, onError) {
+      const sub = await client.subscribe(topic)
+      subs.push(sub)
+      ;(async () => {
+        try { for await (const m of sub) onMessage(m.content) } catch (e) { if (!closing) onError(e) }
+        if (!closing) onError(new Error('subscription ended'))
+      })()
+    },
+    /** The daemon's counters for this connection's subscriptions (status().subscriptions). */
+    async subStats () {
+      const st = await client.status()
+      const mine = st.subscriptions.filter((s) => subs.some((sub) => sub.id === s.id))
+      const sum = (k) => mine.reduce((a, s) => a + Number(s[k]), 0)
+      return { dropped: sum('dropped'), queued: sum('queued'), serverDelivered: sum('delivered'), found: mine.length }
+    },
+    async close () {
+      closing = true
+      await Promise.allSettled(subs.map((s) => s.close()))
+      await client.close()
+    }
   }
 }
