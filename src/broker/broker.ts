@@ -91,20 +91,27 @@ export interface Parked {
   cancel(): boolean
 }
 
-class ParkedWaiter implements Parked {
+/** A waiter parked on a queue (a mailbox, a subscription) until it is handed messages, times out or is cancelled. */
+export class ParkedOn<Q> implements Parked {
   done = false
   timer: TimerHandle | undefined
   constructor(
     readonly waiter: Waiter,
-    readonly box: Mailbox,
-    readonly broker: Broker,
-    readonly mode: TakeMode,
+    readonly queue: Q,
+    /** Releases it without settling it. */
+    readonly owner: { unpark(parked: ParkedOn<Q>): void },
   ) {}
 
   cancel(): boolean {
     if (this.done) return false
-    this.broker.unpark(this)
+    this.owner.unpark(this)
     return true
+  }
+}
+
+class ParkedWaiter extends ParkedOn<Mailbox> {
+  constructor(waiter: Waiter, box: Mailbox, broker: Broker, readonly mode: TakeMode) {
+    super(waiter, box, broker)
   }
 }
 
@@ -403,11 +410,11 @@ export class Broker {
   }
 
   /** Removes a parked waiter without settling it. */
-  unpark(parked: ParkedWaiter): void {
+  unpark(parked: ParkedOn<Mailbox>): void {
     parked.done = true
     if (parked.timer !== undefined) this.#clock.clearTimer(parked.timer)
-    parked.box.activeWaiters--
-    this.#dropIfIdle(parked.box)
+    parked.queue.activeWaiters--
+    this.#dropIfIdle(parked.queue)
   }
 
   /** Stops the broker's timers (lease ends, TTL sweep). Leases are not given back: they live on in the store. */

@@ -31,7 +31,7 @@
  */
 import { BusError } from '../errors.js'
 import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
-import { messageBytes, type Parked, type Waiter } from './broker.js'
+import { messageBytes, ParkedOn, type Parked, type Waiter } from './broker.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
 import { Deque } from './deque.js'
 
@@ -113,21 +113,7 @@ export interface TopicEngineOptions {
   maxSubscriptionsPerConnection?: number
 }
 
-class ParkedPoll implements Parked {
-  done = false
-  timer: TimerHandle | undefined
-  constructor(
-    readonly waiter: Waiter,
-    readonly sub: Subscription,
-    readonly engine: TopicEngine,
-  ) {}
-
-  cancel(): boolean {
-    if (this.done) return false
-    this.engine.unpark(this)
-    return true
-  }
-}
+type ParkedPoll = ParkedOn<Subscription>
 
 class Subscription {
   readonly queue = new Deque<Message>()
@@ -360,7 +346,7 @@ export class TopicEngine {
    */
   wait(owner: number, subscription: number, waiter: Waiter, timeoutMs: number): Parked {
     const sub = this.#owned(owner, subscription)
-    const parked = new ParkedPoll(waiter, sub, this)
+    const parked: ParkedPoll = new ParkedOn(waiter, sub, this)
     sub.waiters.push(parked)
     sub.activeWaiters++
     if (timeoutMs > 0) {
@@ -450,8 +436,8 @@ export class TopicEngine {
   unpark(parked: ParkedPoll): void {
     parked.done = true
     if (parked.timer !== undefined) this.#clock.clearTimer(parked.timer)
-    parked.sub.activeWaiters--
-    if (parked.sub.activeWaiters === 0) parked.sub.waiters.clear()
+    parked.queue.activeWaiters--
+    if (parked.queue.activeWaiters === 0) parked.queue.waiters.clear()
   }
 
   #resume(owner: number, sub: Subscription, pattern: string, bound: number): number {
