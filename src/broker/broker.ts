@@ -7,7 +7,8 @@
  * - A receiver that finds its mailbox empty parks a Waiter. A message sent to a mailbox with parked waiters
  *   goes straight to the oldest active one, without entering the queue. A waiter whose receiver has gone
  *   reports `active === false` and is passed over, so it can never swallow a message.
- * - A plain receive (leaseMs 0) removes the message as it is handed out: at most once.
+ * - A plain receive (leaseMs 0) removes the message as it is handed out: at most once. A waiter with a
+ *   capacity above 1 is filled with the messages sent in the same turn and settled at its end (or when full).
  * - A leased receive (leaseMs > 0) keeps the message, counted as leased, until ack(). nack(), the end of the
  *   lease, or releaseOwner() (the receiver's connection closed) put it back at the head of its mailbox, in id
  *   order, with its delivery count kept. A message delivered maxDeliveries times and given back once more
@@ -69,10 +70,12 @@ export interface Waiter {
   /** False once the receiver is gone: it is passed over and never handed a message. */
   readonly active: boolean
   /**
-   * Most messages it takes at once (default 1). Where supported (topics), a waiter that takes more is filled
-   * with what arrives in the same turn and settled at the end of it: one reply for a burst, not one each.
+   * Most messages it takes at once (default 1). A waiter that takes more (an at-most-once receiveMessages, a
+   * poll) is filled with what arrives in the same turn and settled at the end of it: one reply for a burst.
    */
   readonly capacity?: number
+  /** With capacity: the bytes (messageBytes) it takes at most; the first message is always taken. */
+  readonly maxBytes?: number
   /** Called exactly once: with the messages (at least one), or with none when the wait ran out. */
   settle(messages: Message[]): void
 }
@@ -133,9 +136,19 @@ class LeaseBatch {
   live = 0
 }
 
+/** A waiter taking a burst: the messages handed to it so far. */
+interface Filling {
+  readonly waiter: Waiter
+  readonly batch: Message[]
+  readonly capacity: number
+  bytes: number
+}
+
 class Mailbox {
   /** The oldest messages, in memory, oldest first. */
   readonly queue = new Deque<Message>()
+  /** A waiter being filled with this turn's messages (see Waiter.capacity). */
+  filling: Filling | undefined
   readonly waiters = new Deque<ParkedWaiter>()
   activeWaiters = 0
   /** Messages queued, in memory and in the store only; leased ones are not counted. */
@@ -156,7 +169,7 @@ class Mailbox {
   /** Nothing to keep: no messages, waiters or leases, and no counts to show (purge resets those). */
   get idle(): boolean {
     return this.depth === 0 && this.activeWaiters === 0 && this.leased === 0 &&
-      this.expired === 0 && this.deadLettered === 0
+      this.expired === 0 && this.deadLettered === 0 && this.filling === undefined
   }
 }
 
@@ -248,6 +261,7 @@ export class Broker {
     message.deliveryCount = undefined
     message.id = this.nextId()
     message.sentAtMs = this.#clock.now()
+    if (box.filling && this.#fill(box, message)) return message
     if (box.activeWaiters > 0 && this.#handOver(box, message, false)) {
       this.#dropIfIdle(box)
       return message
@@ -275,6 +289,8 @@ export class Broker {
       return []
     }
     if (mode.leaseMs !== 0) checkLease(mode.leaseMs)
+    // A waiter being filled holds older messages: its reply must go out before this one.
+    if (box.filling) this.#settleFilling(box)
     const out: Message[] = []
     let bytes = 0
     const now = this.#clock.now()
@@ -555,6 +571,7 @@ export class Broker {
     const now = this.#clock.now()
     for (const m of messages) {
       const box = this.#boxes.get(m.recipient) ?? this.#create(m.recipient)
+      if (box.filling) this.#settleFilling(box) // it holds newer messages than these
       if (m.ttlMs !== undefined && m.sentAtMs! + m.ttlMs <= now) this.#expire(box, m)
       else if (box.activeWaiters > 0 && this.#handOver(box, m, true)) this.#dropIfIdle(box)
       else queued.push(m)
@@ -659,10 +676,40 @@ export class Broker {
         this.#armLeaseTimer(batch, parked.mode.leaseMs)
       } else if (stored) {
         this.#store?.remove(box.name, message.id!)
+      } else if ((parked.waiter.capacity ?? 1) > 1) {
+        const filling: Filling = { waiter: parked.waiter, batch: [message], capacity: parked.waiter.capacity!, bytes: messageBytes(message) }
+        box.filling = filling
+        queueMicrotask(() => {
+          if (box.filling !== filling) return
+          this.#settleFilling(box)
+          this.#dropIfIdle(box)
+        })
+        return true
       }
       parked.waiter.settle([message])
       return true
     }
+  }
+
+  /** Adds a sent message to the waiter being filled; false when it is full or gone (the message goes elsewhere). */
+  #fill(box: Mailbox, message: Message): boolean {
+    const filling = box.filling!
+    const size = messageBytes(message)
+    if (!filling.waiter.active || filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
+      this.#settleFilling(box) // a gone waiter's messages come back through returnMessages
+      return false
+    }
+    filling.batch.push(message)
+    filling.bytes += size
+    if (filling.batch.length >= filling.capacity) this.#settleFilling(box)
+    return true
+  }
+
+  /** Settles the waiter being filled. The mailbox stays (the caller may be about to use it): callers drop it. */
+  #settleFilling(box: Mailbox): void {
+    const filling = box.filling!
+    box.filling = undefined
+    filling.waiter.settle(filling.batch)
   }
 
   #create(name: string): Mailbox {

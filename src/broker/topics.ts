@@ -141,6 +141,7 @@ interface Filling {
   readonly waiter: Waiter
   readonly batch: Message[]
   readonly capacity: number
+  bytes: number
 }
 
 /** One segment position of the patterns. Literal segments and "*" are both keys of children. */
@@ -614,7 +615,7 @@ export class TopicEngine {
         parked.waiter.settle([this.#handOut(sub, message)])
         return true
       }
-      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity }
+      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity, bytes: messageBytes(message) }
       sub.filling = filling
       queueMicrotask(() => {
         if (sub.filling === filling) this.#settleFilling(sub)
@@ -630,7 +631,13 @@ export class TopicEngine {
       this.#settleFilling(sub) // its messages come back through returnUndelivered
       return false
     }
+    const size = messageBytes(message)
+    if (filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
+      this.#settleFilling(sub) // full by bytes: this message goes to the next poll or the queue
+      return false
+    }
     filling.batch.push(this.#handOut(sub, message))
+    filling.bytes += size
     if (filling.batch.length >= filling.capacity) this.#settleFilling(sub)
     return true
   }

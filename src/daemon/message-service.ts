@@ -91,7 +91,8 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     if (max < 1) throw new BusError('INVALID_ARGUMENT', `max must be at least 1, got ${max}`)
     const got = broker.take(recipient, Math.min(max, MAX_RECEIVE_BATCH), host.maxMessageBytes, mode)
     if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-    call.park(broker.wait(recipient, new ReceiveMany(call), timeoutMs, mode))
+    const capacity = mode.leaseMs === 0 ? Math.min(max, MAX_RECEIVE_BATCH) : 1
+    call.park(broker.wait(recipient, new ReceiveMany(call, capacity, host.maxMessageBytes), timeoutMs, mode))
   }
 
   const map = new Map<string, MethodBinding>()
@@ -122,7 +123,12 @@ class ReceiveOne implements Waiter {
 }
 
 class ReceiveMany implements Waiter {
-  constructor(readonly call: Call) {}
+  constructor(
+    readonly call: Call,
+    /** What is sent in the turn it is woken goes out in one reply, up to this many messages and bytes. */
+    readonly capacity: number,
+    readonly maxBytes: number,
+  ) {}
 
   get active(): boolean {
     return this.call.active

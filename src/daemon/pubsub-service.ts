@@ -41,7 +41,7 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
       const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
       const timeoutMs = args.timeoutMs ?? 0
       if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-      call.park(topics.wait(owner, args.subscription, new Poll(call, Math.min(args.max, MAX_POLL_BATCH)), timeoutMs))
+      call.park(topics.wait(owner, args.subscription, new Poll(call, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes), timeoutMs))
     }),
     bind(methods.unsubscribe, (call, args) => {
       call.reply({ success: topics.unsubscribe(call.session.id, args.subscription) })
@@ -64,6 +64,8 @@ class Poll implements Waiter {
     readonly call: Call,
     /** The poll's max: what is published in the turn it is woken goes out in one reply, up to this many. */
     readonly capacity: number,
+    /** And up to about this many bytes, as a poll that finds messages queued. */
+    readonly maxBytes: number,
   ) {}
 
   get active(): boolean {

@@ -360,3 +360,54 @@ t.test('idle mailboxes are forgotten: list() is empty after everything is taken'
   broker.send(msg('d', 'x'))
   t.same(broker.list(), [], 'a handed-over message leaves nothing behind')
 })
+
+/** A waiter that takes up to capacity messages (and maxBytes) at once, as receiveMessages does. */
+class BatchWaiter extends RecordingWaiter {
+  constructor(readonly capacity: number, readonly maxBytes = Infinity) {
+    super()
+  }
+}
+
+t.test('a waiter that takes several is filled with the messages of its turn and settled once', async (t) => {
+  const { broker } = setup()
+  const w = new BatchWaiter(3)
+  broker.wait('q', w, -1)
+  for (const c of ['1', '2']) broker.send(msg('q', c))
+  t.same(w.contents, [], 'not within the turn')
+  t.same(broker.list(), [{ name: 'q', depth: 0, bytes: 0, waiters: 0, leased: 0, expired: 0, deadLettered: 0 }], 'nothing queued')
+  await Promise.resolve()
+  t.same(w.contents, [['1', '2']])
+  const full = new BatchWaiter(2)
+  broker.wait('q', full, -1)
+  for (const c of ['3', '4', '5']) broker.send(msg('q', c))
+  t.same(full.contents, [['3', '4']], 'settled at once when full; the rest is queued')
+  t.same(contents(broker.take('q', 10)), ['5'])
+})
+
+t.test('a waiter being filled stops at its byte bound, and a take settles it first', async (t) => {
+  const { broker } = setup()
+  const w = new BatchWaiter(100, 12) // messageBytes: content + sender 's'
+  broker.wait('q', w, -1)
+  broker.send(msg('q', 'aaaaa'))
+  broker.send(msg('q', 'bbbbb'))
+  broker.send(msg('q', 'ccccc'))
+  t.same(w.contents, [['aaaaa', 'bbbbb']], '6 + 6 fit in 12')
+  const v = new BatchWaiter(100)
+  broker.wait('q', v, -1)
+  t.same(contents(broker.take('q', 10)), ['ccccc'])
+  broker.send(msg('q', 'd'))
+  t.same(v.contents, [], 'filling')
+  t.same(broker.take('q', 10), [], 'the take settles the filling waiter first and finds nothing')
+  t.same(v.contents, [['d']])
+})
+
+t.test('a waiter that goes while it is being filled gets what it had; later messages are queued', async (t) => {
+  const { broker } = setup()
+  const w = new BatchWaiter(10)
+  broker.wait('q', w, -1)
+  broker.send(msg('q', '1'))
+  w.active = false
+  broker.send(msg('q', '2'))
+  t.same(w.contents, [['1']])
+  t.same(contents(broker.take('q', 10)), ['2'])
+})

@@ -563,12 +563,24 @@ t.test('a restarted engine with smaller bounds trims the loaded queues, oldest f
   t.same([...store.queues.get(id)!.keys()], [], 'the store follows')
 })
 
-/** A waiter that takes up to capacity messages at once. */
+/** A waiter that takes up to capacity messages (and maxBytes) at once. */
 class BatchWaiter extends RecordingWaiter {
-  constructor(readonly capacity: number) {
+  constructor(readonly capacity: number, readonly maxBytes = Infinity) {
     super()
   }
 }
+
+t.test('a poll being filled stops at its byte bound; the message that does not fit is queued', async (t) => {
+  const { topics } = setup()
+  const sub = topics.subscribe(ALICE, 'q')
+  const w = new BatchWaiter(100, 25) // msg() bytes: content + sender 's'
+  topics.wait(ALICE, sub, w, -1)
+  topics.publish('q', msg('x'.repeat(9)))
+  topics.publish('q', msg('y'.repeat(9)))
+  topics.publish('q', msg('z'.repeat(9)))
+  t.same(w.contents, [['x'.repeat(9), 'y'.repeat(9)]], '10 + 10 fit in 25, a third does not')
+  t.same(contents(topics.take(ALICE, sub, 10)), ['z'.repeat(9)])
+})
 
 t.test('a poll that takes more than one message collects the burst published in its turn, in one settle', async (t) => {
   const { topics } = setup()
