@@ -74,7 +74,7 @@ export interface Waiter {
    * poll) is filled with what arrives in the same turn and settled at the end of it: one reply for a burst.
    */
   readonly capacity?: number
-  /** With capacity: the bytes (messageBytes) it takes at most; the first message is always taken. */
+  /** With capacity: the reply bytes (replyBytes) it takes at most; the first message is always taken. */
   readonly maxBytes?: number
   /** Called exactly once: with the messages (at least one), or with none when the wait ran out. */
   settle(messages: Message[]): void
@@ -180,6 +180,26 @@ export function messageBytes(m: Message): number {
   return n
 }
 
+/** What the envelope of one message in a reply may take beyond its text and body: ids, times, lengths. */
+const ENVELOPE_BYTES = 64
+
+/**
+ * An upper bound of what a message takes in an encoded reply: text counted as 3 bytes a character (the most
+ * UTF-8 needs per UTF-16 unit), the body, and the envelope. Batches are cut by this, so that a reply of many
+ * messages never outgrows the reply limit.
+ */
+export function replyBytes(m: Message): number {
+  let text = m.content.length + m.sender.length + m.recipient.length + (m.topic?.length ?? 0)
+  let n = ENVELOPE_BYTES + (m.body ? m.body.length : 0)
+  if (m.headers) {
+    for (const k in m.headers) {
+      text += k.length + m.headers[k]!.length
+      n += 8
+    }
+  }
+  return n + 3 * text
+}
+
 /** Throws INVALID_ARGUMENT unless name is a valid mailbox name. Dead-letter names may exceed the limit by their suffix. */
 export function checkMailboxName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) {
@@ -279,7 +299,7 @@ export class Broker {
   }
 
   /**
-   * Takes up to max messages, oldest first, stopping before maxBytes of content would be passed (the first
+   * Takes up to max messages, oldest first, stopping before maxBytes of reply (replyBytes) would be passed (the first
    * message is always taken, so a batch is never empty while the mailbox is not). Throws INVALID_ARGUMENT.
    */
   take(name: string, max: number, maxBytes = Infinity, mode: TakeMode = AT_MOST_ONCE): Message[] {
@@ -303,10 +323,11 @@ export class Broker {
         this.#expire(box, head)
         continue
       }
-      if (out.length > 0 && bytes + size > maxBytes) break
+      const cost = maxBytes === Infinity ? 0 : replyBytes(head)
+      if (out.length > 0 && bytes + cost > maxBytes) break
       this.#shift(box, size)
       out.push(head)
-      bytes += size
+      bytes += cost
     }
     if (out.length > 0) this.#handOut(box, out, mode)
     this.#dropIfIdle(box)
@@ -677,7 +698,7 @@ export class Broker {
       } else if (stored) {
         this.#store?.remove(box.name, message.id!)
       } else if ((parked.waiter.capacity ?? 1) > 1) {
-        const filling: Filling = { waiter: parked.waiter, batch: [message], capacity: parked.waiter.capacity!, bytes: messageBytes(message) }
+        const filling: Filling = { waiter: parked.waiter, batch: [message], capacity: parked.waiter.capacity!, bytes: replyBytes(message) }
         box.filling = filling
         queueMicrotask(() => {
           if (box.filling !== filling) return
@@ -694,7 +715,7 @@ export class Broker {
   /** Adds a sent message to the waiter being filled; false when it is full or gone (the message goes elsewhere). */
   #fill(box: Mailbox, message: Message): boolean {
     const filling = box.filling!
-    const size = messageBytes(message)
+    const size = replyBytes(message)
     if (!filling.waiter.active || filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
       this.#settleFilling(box) // a gone waiter's messages come back through returnMessages
       return false

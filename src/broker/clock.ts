@@ -9,10 +9,14 @@ export interface Clock {
 
 export type TimerHandle = unknown
 
+/** The longest delay setTimeout keeps (about 24.8 days); it takes a longer one as 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms)
+    // A longer wait is cut to the longest one: it ends late (24.8 days), never at once.
+    const t = setTimeout(fn, Math.min(ms, MAX_TIMER_MS))
     t.unref()
     return t
   },

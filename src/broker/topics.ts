@@ -31,7 +31,7 @@
  */
 import { BusError } from '../errors.js'
 import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
-import { messageBytes, ParkedOn, type Parked, type Waiter } from './broker.js'
+import { messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
 import { Deque } from './deque.js'
 
@@ -329,11 +329,12 @@ export class TopicEngine {
     const out: Message[] = []
     let bytes = 0
     while (out.length < max && sub.queue.length > 0) {
-      const size = messageBytes(sub.queue.peek()!)
-      if (out.length > 0 && bytes + size > maxBytes) break
+      const head = sub.queue.peek()!
+      const cost = maxBytes === Infinity ? 0 : replyBytes(head)
+      if (out.length > 0 && bytes + cost > maxBytes) break
       out.push(this.#handOut(sub, sub.queue.shift()!))
-      sub.bytes -= size
-      bytes += size
+      sub.bytes -= messageBytes(head)
+      bytes += cost
     }
     if (out.length > 0 && sub.durableName !== '') this.#store?.dequeue(sub.id, out.map((m) => m.id!))
     return out
@@ -615,7 +616,7 @@ export class TopicEngine {
         parked.waiter.settle([this.#handOut(sub, message)])
         return true
       }
-      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity, bytes: messageBytes(message) }
+      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity, bytes: replyBytes(message) }
       sub.filling = filling
       queueMicrotask(() => {
         if (sub.filling === filling) this.#settleFilling(sub)
@@ -631,7 +632,7 @@ export class TopicEngine {
       this.#settleFilling(sub) // its messages come back through returnUndelivered
       return false
     }
-    const size = messageBytes(message)
+    const size = replyBytes(message)
     if (filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
       this.#settleFilling(sub) // full by bytes: this message goes to the next poll or the queue
       return false

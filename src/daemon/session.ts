@@ -89,8 +89,11 @@ export class Call {
    * though the daemon has not read its end-of-stream yet), they are put back at the head of their mailboxes.
    */
   deliver(result: object, messages: Message[]): void {
-    if (this.answered) {
-      this.session.host.returnUndelivered(messages)
+    if (this.answered || this.oneway) {
+      // Nobody takes a oneway call's reply: what it took goes back.
+      this.answered = true
+      this.session.unpark(this)
+      if (messages.length > 0) this.session.host.returnUndelivered(messages)
       return
     }
     this.answered = true
@@ -138,8 +141,8 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   readonly #socket: Socket
   readonly #reader: FrameReader
   #writer: WireWriter | undefined
-  /** Calls waiting in the broker, by seqid. */
-  readonly #parked = new Map<number, Call>()
+  /** Calls waiting in the broker. Not keyed by seqid: a client may reuse one (Python's always sends 0). */
+  readonly #parked = new Set<Call>()
   #closed = false
   /** The client has finished sending (or we gave up on it): waiters must not take messages any more. */
   #ended = false
@@ -171,9 +174,15 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     return this.#parked.size
   }
 
-  /** Cancels this connection's parked call with seqid: it is answered with CANCELLED. */
+  /** Cancels this connection's (oldest) parked call with seqid: it is answered with CANCELLED. */
   cancel(seqid: number): boolean {
-    const call = this.#parked.get(seqid)
+    let call: Call | undefined
+    for (const c of this.#parked) {
+      if (c.seqid === seqid) {
+        call = c
+        break
+      }
+    }
     if (!call) return false
     call.parked?.cancel()
     call.fail(new BusError('CANCELLED', 'the receive was cancelled by its caller'))
@@ -181,16 +190,16 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   }
 
   park(call: Call): void {
-    this.#parked.set(call.seqid, call)
+    this.#parked.add(call)
   }
 
   unpark(call: Call): void {
-    if (call.parked && this.#parked.get(call.seqid) === call) this.#parked.delete(call.seqid)
+    if (call.parked) this.#parked.delete(call)
   }
 
   /** Fails every parked call with SHUTTING_DOWN, then closes once the replies are written. */
   shutdown(): void {
-    for (const call of [...this.#parked.values()]) {
+    for (const call of [...this.#parked]) {
       call.parked?.cancel()
       call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
     }
@@ -449,7 +458,7 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
 
   /** Takes every parked call out of the broker: the client cannot receive what they would take. */
   #releaseParked(): void {
-    for (const call of this.#parked.values()) {
+    for (const call of this.#parked) {
       call.parked?.cancel()
       call.answered = true
     }

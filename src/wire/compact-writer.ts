@@ -34,8 +34,9 @@ export class CompactWriter extends WireWriter {
   #lastFieldId = 0
   readonly #stack = new Int32Array(MAX_NESTING_DEPTH + 2)
   #depth = 0
-  /** A bool field's header is written together with its value, in writeBool. */
-  #boolFieldId = -1
+  /** A bool field's header is written together with its value, in writeBool (field ids may be negative). */
+  #boolPending = false
+  #boolFieldId = 0
 
   protected writeMessageHeader(name: string, type: number, seqid: number): void {
     this.ensure(2)
@@ -48,7 +49,7 @@ export class CompactWriter extends WireWriter {
   protected override resetMessageState(): void {
     this.#depth = 0
     this.#lastFieldId = 0
-    this.#boolFieldId = -1
+    this.#boolPending = false
   }
 
   writeStructBegin(): void {
@@ -63,6 +64,7 @@ export class CompactWriter extends WireWriter {
 
   writeFieldBegin(type: number, id: number): void {
     if (type === T_BOOL) {
+      this.#boolPending = true
       this.#boolFieldId = id
       return
     }
@@ -95,10 +97,9 @@ export class CompactWriter extends WireWriter {
   }
 
   writeBool(v: boolean): void {
-    if (this.#boolFieldId >= 0) {
-      const id = this.#boolFieldId
-      this.#boolFieldId = -1
-      this.writeFieldHeader(v ? 1 : 2, id)
+    if (this.#boolPending) {
+      this.#boolPending = false
+      this.writeFieldHeader(v ? 1 : 2, this.#boolFieldId)
       return
     }
     this.writeByte(v ? 1 : 2)

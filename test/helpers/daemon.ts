@@ -3,7 +3,7 @@
  * in it. Everything is torn down with the test.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,7 +42,11 @@ export async function startDaemon(t: Teardown, options: { dir?: string; args?: s
   const dir = options.dir ?? tempDir(t)
   const socket = join(dir, 'bus.sock')
   const stateDir = join(dir, 'state')
-  const child = spawn(process.execPath, [CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, ...(options.args ?? [])], {
+  // An empty services config of the test's own: never the developer's (~/.config/thriftbus/services.json).
+  // A --config in options.args comes later and wins.
+  const config = join(dir, 'no-services.json')
+  writeFileSync(config, '{ "services": {} }\n')
+  const child = spawn(process.execPath, [CLI, 'daemon', '--socket', socket, '--state-dir', stateDir, '--config', config, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let err = ''

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Broker, checkMailboxName, MAX_MAILBOX_NAME_BYTES, type Waiter } from '../../src/broker/broker.js'
+import { Broker, checkMailboxName, MAX_MAILBOX_NAME_BYTES, replyBytes, type Waiter } from '../../src/broker/broker.js'
 import { BusError } from '../../src/errors.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -246,16 +246,35 @@ t.test('take(name, max) batches up to max messages, oldest first', async (t) => 
   t.same(broker.take('never-used', 10), [])
 })
 
-t.test('take(name, max, maxBytes) stops before the byte budget would be passed but always takes one', async (t) => {
+t.test('take(name, max, maxBytes) stops before the reply budget would be passed but always takes one', async (t) => {
   const { broker } = setup()
-  // messageBytes counts sender + content (+ body, headers); sender is 's' (1 byte)
-  broker.send(msg('q', 'aaaa')) // 5
-  broker.send(msg('q', 'bbbb')) // 5
-  broker.send(msg('q', 'cccccccccccccccccccc')) // 21
-  broker.send(msg('q', 'd')) // 2
+  // replyBytes: 64 + 3 x (content + sender 's' + recipient 'q') (+ body, headers)
+  broker.send(msg('q', 'aaaa')) // 64 + 18 = 82
+  broker.send(msg('q', 'bbbb')) // 82
+  broker.send(msg('q', 'cccccccccccccccccccc')) // 64 + 66 = 130
+  broker.send(msg('q', 'd')) // 64 + 9 = 73
+  t.equal(replyBytes(msg('q', 'cccccccccccccccccccc')), 130)
   t.same(contents(broker.take('q', 10, 3)), ['aaaa'], 'first message taken even over budget')
-  t.same(contents(broker.take('q', 10, 26)), ['bbbb', 'cccccccccccccccccccc'], '5 + 21 = 26 fits exactly')
-  t.same(contents(broker.take('q', 10, 100)), ['d'])
+  t.same(contents(broker.take('q', 10, 212)), ['bbbb', 'cccccccccccccccccccc'], '82 + 130 = 212 fits exactly')
+  t.same(contents(broker.take('q', 10, 1000)), ['d'])
+})
+
+t.test('replyBytes bounds the encoded size of a reply, whatever the characters', async (t) => {
+  const { BinaryWriter } = await import('../../src/wire/binary-writer.js')
+  const { MessageService } = await import('../../src/gen/thriftbus.js')
+  const heavy = [
+    msg('box', '€'.repeat(1000), { headers: { 'ключ': 'значение', k: '' }, body: new Uint8Array(77), id: 2 ** 40, sentAtMs: Date.now(), ttlMs: 5, deliveryCount: 3 }),
+    msg('x', '', { id: 1, sentAtMs: 1 }),
+    msg('😀'.repeat(50), '😀'.repeat(50), { id: 1, sentAtMs: 1, topic: 'a.b' }),
+  ]
+  for (const m of heavy) {
+    const w = new BinaryWriter(false, 1 << 20)
+    w.beginMessage('receiveMessages', 2, 1)
+    MessageService.methods.receiveMessages.writeResult(w, { success: [m] })
+    w.endMessage()
+    const single = w.take()!.length - 40 // the message header and list header of a one-message reply
+    t.ok(single <= replyBytes(m), `${single} <= ${replyBytes(m)}`)
+  }
 })
 
 t.test('stats and list report depth, bytes and waiters; bytes count body and headers', async (t) => {
@@ -386,12 +405,12 @@ t.test('a waiter that takes several is filled with the messages of its turn and 
 
 t.test('a waiter being filled stops at its byte bound, and a take settles it first', async (t) => {
   const { broker } = setup()
-  const w = new BatchWaiter(100, 12) // messageBytes: content + sender 's'
+  const w = new BatchWaiter(100, 2 * 85) // replyBytes: 64 + 3 x (5 + sender 's' + recipient 'q') = 85
   broker.wait('q', w, -1)
   broker.send(msg('q', 'aaaaa'))
   broker.send(msg('q', 'bbbbb'))
   broker.send(msg('q', 'ccccc'))
-  t.same(w.contents, [['aaaaa', 'bbbbb']], '6 + 6 fit in 12')
+  t.same(w.contents, [['aaaaa', 'bbbbb']], '85 + 85 fit in 170')
   const v = new BatchWaiter(100)
   broker.wait('q', v, -1)
   t.same(contents(broker.take('q', 10)), ['ccccc'])

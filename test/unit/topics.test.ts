@@ -245,10 +245,11 @@ t.test('maxQueued 0 takes the default bound, and a bound above the maximum is ca
 t.test('take batches up to max messages and stops before maxBytes, always taking one', async (t) => {
   const { topics } = setup()
   const sub = topics.subscribe(ALICE, 'q')
-  for (const c of ['aaaa', 'bbbb', 'c'.repeat(20), 'd']) topics.publish('q', msg(c)) // 5, 5, 21, 2 bytes
+  // replyBytes: 64 + 3 x (content + sender 's' + topic 'q')
+  for (const c of ['aaaa', 'bbbb', 'c'.repeat(20), 'd']) topics.publish('q', msg(c)) // 82, 82, 130, 73
   t.same(contents(topics.take(ALICE, sub, 1)), ['aaaa'])
   t.same(contents(topics.take(ALICE, sub, 10, 3)), ['bbbb'], 'the first message is taken even over budget')
-  t.same(contents(topics.take(ALICE, sub, 10, 23)), ['c'.repeat(20), 'd'], '21 + 2 = 23 fits exactly')
+  t.same(contents(topics.take(ALICE, sub, 10, 203)), ['c'.repeat(20), 'd'], '130 + 73 = 203 fits exactly')
   t.same(topics.take(ALICE, sub, 10), [])
 })
 
@@ -573,12 +574,12 @@ class BatchWaiter extends RecordingWaiter {
 t.test('a poll being filled stops at its byte bound; the message that does not fit is queued', async (t) => {
   const { topics } = setup()
   const sub = topics.subscribe(ALICE, 'q')
-  const w = new BatchWaiter(100, 25) // msg() bytes: content + sender 's'
+  const w = new BatchWaiter(100, 2 * 97) // replyBytes: 64 + 3 x (9 + sender 's' + topic 'q') = 97
   topics.wait(ALICE, sub, w, -1)
   topics.publish('q', msg('x'.repeat(9)))
   topics.publish('q', msg('y'.repeat(9)))
   topics.publish('q', msg('z'.repeat(9)))
-  t.same(w.contents, [['x'.repeat(9), 'y'.repeat(9)]], '10 + 10 fit in 25, a third does not')
+  t.same(w.contents, [['x'.repeat(9), 'y'.repeat(9)]], '97 + 97 fit, a third does not')
   t.same(contents(topics.take(ALICE, sub, 10)), ['z'.repeat(9)])
 })
 
