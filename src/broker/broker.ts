@@ -110,6 +110,16 @@ export class ParkedOn<Q> implements Parked {
     this.owner.unpark(this)
     return true
   }
+
+  /** Settles the waiter with [] once timeoutMs (> 0; 0 or less: never) has passed, unless it was handed messages. */
+  expireAfter(clock: Clock, timeoutMs: number): void {
+    if (timeoutMs <= 0) return
+    this.timer = clock.setTimer(() => {
+      if (this.done) return
+      this.owner.unpark(this)
+      this.waiter.settle([])
+    }, timeoutMs)
+  }
 }
 
 class ParkedWaiter extends ParkedOn<Mailbox> {
@@ -345,13 +355,7 @@ export class Broker {
     const parked = new ParkedWaiter(waiter, box, this, mode)
     box.waiters.push(parked)
     box.activeWaiters++
-    if (timeoutMs > 0) {
-      parked.timer = this.#clock.setTimer(() => {
-        if (parked.done) return
-        this.unpark(parked)
-        waiter.settle([])
-      }, timeoutMs)
-    }
+    parked.expireAfter(this.#clock, timeoutMs)
     return parked
   }
 

@@ -32,7 +32,7 @@
 import { BusError } from '../errors.js'
 import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
 import { messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
-import { systemClock, type Clock, type TimerHandle } from './clock.js'
+import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 
 /** Longest topic, pattern or durable name, in bytes. */
@@ -351,13 +351,7 @@ export class TopicEngine {
     const parked: ParkedPoll = new ParkedOn(waiter, sub, this)
     sub.waiters.push(parked)
     sub.activeWaiters++
-    if (timeoutMs > 0) {
-      parked.timer = this.#clock.setTimer(() => {
-        if (parked.done) return
-        this.unpark(parked)
-        waiter.settle([])
-      }, timeoutMs)
-    }
+    parked.expireAfter(this.#clock, timeoutMs)
     return parked
   }
 

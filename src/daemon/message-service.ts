@@ -122,10 +122,11 @@ class ReceiveOne implements Waiter {
   }
 }
 
-class ReceiveMany implements Waiter {
+/** A parked call answered with a list of messages (receiveMessages, receiveLeased, poll); [] when the wait ran out. */
+export class ReceiveMany implements Waiter {
   constructor(
     readonly call: Call,
-    /** What is sent in the turn it is woken goes out in one reply, up to this many messages and bytes. */
+    /** What arrives in the turn it is woken goes out in one reply, up to this many messages and bytes. */
     readonly capacity: number,
     readonly maxBytes: number,
   ) {}

@@ -7,10 +7,10 @@
  * session passes them to host.returnUndelivered, which must offer them to topics.returnUndelivered first.
  */
 import { BusError } from '../errors.js'
-import { PubSub, type Message, type PubSub_poll_args, type PubSub_subscribe_args } from '../gen/thriftbus.js'
-import type { Waiter } from '../broker/broker.js'
+import { PubSub, type PubSub_poll_args, type PubSub_subscribe_args } from '../gen/thriftbus.js'
 import type { TopicEngine } from '../broker/topics.js'
-import type { Call, MethodBinding } from './session.js'
+import { ReceiveMany } from './message-service.js'
+import type { MethodBinding } from './session.js'
 
 /** Most messages one poll returns. */
 export const MAX_POLL_BATCH = 10_000
@@ -41,7 +41,7 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
       const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
       const timeoutMs = args.timeoutMs ?? 0
       if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-      call.park(topics.wait(owner, args.subscription, new Poll(call, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes), timeoutMs))
+      call.park(topics.wait(owner, args.subscription, new ReceiveMany(call, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes), timeoutMs))
     }),
     bind(methods.unsubscribe, (call, args) => {
       call.reply({ success: topics.unsubscribe(call.session.id, args.subscription) })
@@ -56,23 +56,4 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
     map.set(`${PubSub.name}:${b.codec.name}`, b)
   }
   return map
-}
-
-/** A parked poll: settled with the messages, or with [] when the wait ran out or the subscription ended. */
-class Poll implements Waiter {
-  constructor(
-    readonly call: Call,
-    /** The poll's max: what is published in the turn it is woken goes out in one reply, up to this many. */
-    readonly capacity: number,
-    /** And up to about this many bytes, as a poll that finds messages queued. */
-    readonly maxBytes: number,
-  ) {}
-
-  get active(): boolean {
-    return this.call.active
-  }
-
-  settle(messages: Message[]): void {
-    this.call.deliver({ success: messages }, messages)
-  }
 }
