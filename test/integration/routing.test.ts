@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { connect, serve, serviceClient, serviceErrorCode } from '../../sdk/index.js'
+import { client, connect, serve, serviceClient, serviceErrorCode } from '../../sdk/index.js'
 import { startDaemon, tempDir } from '../helpers/daemon.js'
 import { missing } from '../interop/interop-helpers.js'
 import { USER_IDL, USER_PROVIDER, generateJs, requireFrom, startProvider } from '../interop/service-helpers.js'
@@ -200,4 +200,8 @@ t.test('a call its provider does not answer within the daemon deadline fails wit
   t.match(err, { message: /^TIMEOUT: no reply to UserService\.getUser within 300 ms/ }, 'the daemon fails the call at its deadline')
   t.equal(serviceErrorCode(err), 'TIMEOUT')
   t.match(await conn.client.getUser(2), { id: 2, name: 'prompt' }, 'the same provider answers the next call')
+})
+
+t.test('the SDK exports serviceClient also as client, the name the issue gives it', async (t) => {
+  t.equal(client, serviceClient)
 })
