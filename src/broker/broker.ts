@@ -146,12 +146,31 @@ class LeaseBatch {
   live = 0
 }
 
-/** A waiter taking a burst: the messages handed to it so far. */
-interface Filling {
-  readonly waiter: Waiter
-  readonly batch: Message[]
-  readonly capacity: number
-  bytes: number
+/**
+ * A waiter taking a burst (Waiter.capacity > 1): it is handed messages until it is full, by count or by reply
+ * bytes, or the turn ends. Its owner (a mailbox, a subscription) keeps it in a slot, hands it new messages
+ * first, and settles it before anything that would reply after it (a take, a put-back).
+ */
+export class Filling {
+  readonly batch: Message[] = []
+  #bytes = 0
+  constructor(readonly waiter: Waiter) {}
+
+  /**
+   * Adds m, as handOut(m) (the form the receiver gets), unless the waiter has gone or m does not fit: then
+   * false, and nothing is added. The first message always fits.
+   */
+  add(m: Message, handOut?: (m: Message) => Message): boolean {
+    const size = replyBytes(m)
+    if (this.batch.length > 0 && (!this.waiter.active || this.#bytes + size > (this.waiter.maxBytes ?? Infinity))) return false
+    this.batch.push(handOut ? handOut(m) : m)
+    this.#bytes += size
+    return true
+  }
+
+  get full(): boolean {
+    return this.batch.length >= (this.waiter.capacity ?? 1)
+  }
 }
 
 class Mailbox {
@@ -702,7 +721,8 @@ export class Broker {
       } else if (stored) {
         this.#store?.remove(box.name, message.id!)
       } else if ((parked.waiter.capacity ?? 1) > 1) {
-        const filling: Filling = { waiter: parked.waiter, batch: [message], capacity: parked.waiter.capacity!, bytes: replyBytes(message) }
+        const filling = new Filling(parked.waiter)
+        filling.add(message)
         box.filling = filling
         queueMicrotask(() => {
           if (box.filling !== filling) return
@@ -719,14 +739,11 @@ export class Broker {
   /** Adds a sent message to the waiter being filled; false when it is full or gone (the message goes elsewhere). */
   #fill(box: Mailbox, message: Message): boolean {
     const filling = box.filling!
-    const size = replyBytes(message)
-    if (!filling.waiter.active || filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
-      this.#settleFilling(box) // a gone waiter's messages come back through returnMessages
+    if (!filling.add(message)) {
+      this.#settleFilling(box) // full, or gone: a gone waiter's messages come back through returnMessages
       return false
     }
-    filling.batch.push(message)
-    filling.bytes += size
-    if (filling.batch.length >= filling.capacity) this.#settleFilling(box)
+    if (filling.full) this.#settleFilling(box)
     return true
   }
 

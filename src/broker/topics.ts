@@ -31,7 +31,7 @@
  */
 import { BusError } from '../errors.js'
 import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
-import { messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
+import { Filling, messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
 import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 
@@ -136,13 +136,6 @@ class Subscription {
   ) {}
 }
 
-/** A poll taking a burst: the messages handed to it so far. */
-interface Filling {
-  readonly waiter: Waiter
-  readonly batch: Message[]
-  readonly capacity: number
-  bytes: number
-}
 
 /** One segment position of the patterns. Literal segments and "*" are both keys of children. */
 class TrieNode {
@@ -610,7 +603,8 @@ export class TopicEngine {
         parked.waiter.settle([this.#handOut(sub, message)])
         return true
       }
-      const filling: Filling = { waiter: parked.waiter, batch: [this.#handOut(sub, message)], capacity, bytes: replyBytes(message) }
+      const filling = new Filling(parked.waiter)
+      filling.add(message, (m) => this.#handOut(sub, m))
       sub.filling = filling
       queueMicrotask(() => {
         if (sub.filling === filling) this.#settleFilling(sub)
@@ -622,18 +616,11 @@ export class TopicEngine {
   /** Adds a message to the poll being filled; false when it is full or gone (the message goes elsewhere). */
   #fill(sub: Subscription, message: Message): boolean {
     const filling = sub.filling!
-    if (!filling.waiter.active) {
-      this.#settleFilling(sub) // its messages come back through returnUndelivered
+    if (!filling.add(message, (m) => this.#handOut(sub, m))) {
+      this.#settleFilling(sub) // full, or gone: a gone poll's messages come back through returnUndelivered
       return false
     }
-    const size = replyBytes(message)
-    if (filling.bytes + size > (filling.waiter.maxBytes ?? Infinity)) {
-      this.#settleFilling(sub) // full by bytes: this message goes to the next poll or the queue
-      return false
-    }
-    filling.batch.push(this.#handOut(sub, message))
-    filling.bytes += size
-    if (filling.batch.length >= filling.capacity) this.#settleFilling(sub)
+    if (filling.full) this.#settleFilling(sub)
     return true
   }
 
