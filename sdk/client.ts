@@ -16,6 +16,7 @@ import { MessageService, PubSub, type DaemonStatus, type MailboxInfo, type Messa
 import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
 import { Connection, type PendingCall } from './connection.js'
+import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
 import { Subscription, type SubscribeOptions } from './subscription.js'
 
@@ -181,6 +182,16 @@ export class Client {
   #deadlineTimer: NodeJS.Timeout | undefined
   /** Date.now() as of the last deadline check, while the check runs: deadlines need no finer clock. */
   #now = 0
+  /** Waiting receive() calls, by mailbox: those of one mailbox share daemon calls (receive-pool.ts). */
+  readonly #pools = new Map<string, ReceivePool>()
+  readonly #poolTransport = {
+    take: (recipient: string, max: number, signal: AbortSignal): Promise<Message[]> =>
+      this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { signal, deadline: undefined, receive: true }),
+    putBack: (messages: Message[]): void => this.putBack(messages),
+  }
+  readonly #poolIdle = (pool: ReceivePool): void => {
+    if (this.#pools.get(pool.recipient) === pool) this.#pools.delete(pool.recipient)
+  }
 
   /** @internal Use connect(). */
   constructor(options: ConnectOptions = {}) {
@@ -289,6 +300,7 @@ export class Client {
    * Takes the oldest message of a mailbox, waiting for one as options.timeoutMs says (default: until one
    * arrives). Messages of one mailbox come out in the order they were accepted. Rejects with NO_MESSAGE when
    * the wait runs out, CANCELLED when aborted, CLOSED when the connection is lost while waiting.
+   * The receive() calls waiting on one mailbox share daemon calls (see receive-pool.ts).
    */
   async receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
     const wait = options.timeoutMs ?? -1
@@ -297,7 +309,14 @@ export class Client {
       if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${wait} ms`)
       return m
     }
-    return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
+    if (wait === 0) {
+      return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: 0 }, { signal: options.signal, deadline: this.#waitDeadline(0), receive: true })
+    }
+    if (this.#closing) throw new BusError('CLOSED', 'the client is closed')
+    if (options.signal?.aborted) throw new BusError('CANCELLED', 'receiveMessage was aborted', { cause: options.signal.reason })
+    let pool = this.#pools.get(recipient)
+    if (!pool) this.#pools.set(recipient, (pool = new ReceivePool(recipient, this.#poolTransport, this.#poolIdle)))
+    return pool.receive(wait, options.signal)
   }
 
   /**
