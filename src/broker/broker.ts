@@ -38,10 +38,17 @@ export const DEFAULT_MAX_DELIVERIES = 5
 export const MAX_LEASE_MS = 12 * 60 * 60 * 1000
 /** Longest TTL a message may carry (ten years: "practically never"). */
 export const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000
-/** With a store: messages of one mailbox kept in memory; the rest are read from the store as needed. */
-export const MEMORY_WINDOW_MESSAGES = 1024
+/**
+ * With a store: messages of one mailbox kept in memory; the rest are read from the store as needed. Large
+ * enough that a backlog built by a burst is served from memory: reading it back costs about 2.5 µs a message.
+ */
+export const MEMORY_WINDOW_MESSAGES = 16384
 /** With a store: bytes of one mailbox's messages kept in memory. */
-export const MEMORY_WINDOW_BYTES = 4 * 1024 * 1024
+export const MEMORY_WINDOW_BYTES = 16 * 1024 * 1024
+/** With a store: bytes of all mailboxes' messages kept in memory; past it, new messages are only stored. */
+export const MEMORY_WINDOWS_TOTAL_BYTES = 64 * 1024 * 1024
+/** Messages read from the store at a time, so that one read blocks the daemon for a few ms at most. */
+const LOAD_BATCH = 1024
 /** How often expired messages are looked for at the heads of mailboxes that have messages with a TTL. */
 export const TTL_SWEEP_MS = 1000
 /** The suffix of a dead-letter mailbox's name. */
@@ -264,6 +271,8 @@ export class Broker {
   #ttlTimer: TimerHandle | undefined
   #lastId = 0
   #idCeiling = 0
+  /** Bytes of the messages held in memory in all mailboxes (memoryBytes summed). */
+  #windowBytes = 0
 
   constructor(options: BrokerOptions = {}) {
     this.#clock = options.clock ?? systemClock
@@ -280,6 +289,11 @@ export class Broker {
     let n = 0
     for (const box of this.#boxes.values()) n += box.queue.length
     return n
+  }
+
+  /** Bytes of the messages held in memory, in all mailboxes (as messageBytes counts them). */
+  get bytesInMemory(): number {
+    return this.#windowBytes
   }
 
   /** Messages out on lease, in all mailboxes. */
@@ -451,6 +465,7 @@ export class Broker {
     const n = box.depth + box.leased
     for (const lease of [...this.#leases.values()]) if (lease.box === box) this.#endLease(lease)
     box.queue.clear()
+    this.#windowBytes -= box.memoryBytes
     box.depth = box.bytes = box.memoryBytes = box.onlyStored = box.withTtl = box.expired = box.deadLettered = 0
     box.loadedUpTo = this.#lastId
     this.#store?.purge(name)
@@ -504,9 +519,11 @@ export class Broker {
     box.bytes += size
     if (m.ttlMs !== undefined) this.#trackTtl(box)
     if (box.onlyStored === 0 && (!this.#store ||
-      (box.queue.length < MEMORY_WINDOW_MESSAGES && box.memoryBytes + size <= MEMORY_WINDOW_BYTES))) {
+      (box.queue.length < MEMORY_WINDOW_MESSAGES && box.memoryBytes + size <= MEMORY_WINDOW_BYTES &&
+        this.#windowBytes + size <= MEMORY_WINDOWS_TOTAL_BYTES))) {
       box.queue.push(m)
       box.memoryBytes += size
+      this.#windowBytes += size
       box.loadedUpTo = m.id!
     } else {
       box.onlyStored++
@@ -516,6 +533,7 @@ export class Broker {
   #shift(box: Mailbox, size: number): void {
     const m = box.queue.shift()!
     box.memoryBytes -= size
+    this.#windowBytes -= size
     box.depth--
     box.bytes -= size
     if (m.ttlMs !== undefined) box.withTtl--
@@ -524,7 +542,7 @@ export class Broker {
   /** Loads the next messages of a mailbox from the store into memory. False when there are none. */
   #refill(box: Mailbox): boolean {
     if (box.onlyStored === 0 || !this.#store) return false
-    const loaded = this.#store.load(box.name, box.loadedUpTo, Math.min(MEMORY_WINDOW_MESSAGES, box.onlyStored))
+    const loaded = this.#store.load(box.name, box.loadedUpTo, Math.min(LOAD_BATCH, box.onlyStored), MEMORY_WINDOW_BYTES)
     if (loaded.length === 0) {
       this.#log('error', `mailbox ${box.name}: ${box.onlyStored} message(s) expected in the store were not found`)
       box.depth -= box.onlyStored
@@ -533,7 +551,9 @@ export class Broker {
     }
     for (const m of loaded) {
       box.queue.push(m)
-      box.memoryBytes += messageBytes(m)
+      const size = messageBytes(m)
+      box.memoryBytes += size
+      this.#windowBytes += size
     }
     box.onlyStored -= loaded.length
     box.loadedUpTo = loaded[loaded.length - 1]!.id!
@@ -632,6 +652,7 @@ export class Broker {
       } else {
         insertNearHead(box.queue, m)
         box.memoryBytes += size
+        this.#windowBytes += size
       }
     }
   }

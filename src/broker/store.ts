@@ -57,8 +57,11 @@ export interface MessageStore {
   setDeliveries(mailbox: string, id: number, deliveries: number): void
   /** Removes every message of a mailbox; returns how many. */
   purge(mailbox: string): number
-  /** Up to limit messages of a mailbox with ids above afterId, oldest first. */
-  load(mailbox: string, afterId: number, limit: number): Message[]
+  /**
+   * Up to limit messages of a mailbox with ids above afterId, oldest first, stopping before their sizes
+   * (as stored) pass maxBytes; the first is always returned.
+   */
+  load(mailbox: string, afterId: number, limit: number, maxBytes?: number): Message[]
   summaries(): MailboxSummary[]
   /** The highest id ever handed out (stored messages and reserved blocks). */
   lastId(): number
@@ -173,21 +176,25 @@ export class SqliteStore implements MessageStore, TopicStore {
     return n
   }
 
-  load(mailbox: string, afterId: number, limit: number): Message[] {
+  load(mailbox: string, afterId: number, limit: number, maxBytes = Infinity): Message[] {
     if (this.#inserts.size > 0 || this.#deletes.size > 0) this.#write(() => this.#flushBuffers())
-    const rows = this.#read(() => this.#s.load.all(mailbox, afterId, limit) as unknown[][]) ?? []
-    const out: Message[] = new Array(rows.length)
-    for (let i = 0; i < rows.length; i++) {
-      const [id, sender, content, body, headers, sentAt, ttl, deliveries] = rows[i] as [
-        number, string, string, Buffer | null, string | null, number, number | null, number,
-      ]
-      const m: Message = { sender, recipient: mailbox, content, id, sentAtMs: sentAt }
-      if (body !== null) m.body = body
-      if (headers !== null) m.headers = JSON.parse(headers) as Record<string, string>
-      if (ttl !== null) m.ttlMs = ttl
-      if (deliveries > 0) m.deliveryCount = deliveries
-      out[i] = m
-    }
+    const out: Message[] = []
+    this.#read(() => {
+      let bytes = 0
+      for (const row of this.#s.load.iterate(mailbox, afterId, limit) as IterableIterator<unknown[]>) {
+        const [id, sender, content, body, headers, sentAt, ttl, deliveries, size] = row as [
+          number, string, string, Buffer | null, string | null, number, number | null, number, number,
+        ]
+        bytes += size
+        if (out.length > 0 && bytes > maxBytes) break
+        const m: Message = { sender, recipient: mailbox, content, id, sentAtMs: sentAt }
+        if (body !== null) m.body = body
+        if (headers !== null) m.headers = JSON.parse(headers) as Record<string, string>
+        if (ttl !== null) m.ttlMs = ttl
+        if (deliveries > 0) m.deliveryCount = deliveries
+        out.push(m)
+      }
+    })
     return out
   }
 
@@ -418,7 +425,7 @@ function prepare(db: Database.Database) {
     setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE mailbox = ? AND id = ?'),
     purge: db.prepare('DELETE FROM messages WHERE mailbox = ?'),
     load: db.prepare(
-      'SELECT id, sender, content, body, headers, sent_at, ttl_ms, deliveries FROM messages WHERE mailbox = ? AND id > ? ORDER BY id LIMIT ?',
+      'SELECT id, sender, content, body, headers, sent_at, ttl_ms, deliveries, size FROM messages WHERE mailbox = ? AND id > ? ORDER BY id LIMIT ?',
     ).raw(true),
     summaries: db.prepare('SELECT mailbox, count(*), sum(size), count(ttl_ms) FROM messages GROUP BY mailbox').raw(true),
     maxId: db.prepare(

@@ -77,6 +77,8 @@ export class Daemon implements SessionHost {
   failure: Error | undefined
   readonly #server: Server
   readonly #sessions = new Set<Session>()
+  /** Sessions whose replies wait for the turn's group commit. */
+  readonly #awaitingCommit = new Set<Session>()
   #inode = 0
   #socketCheck: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
@@ -171,6 +173,25 @@ export class Daemon implements SessionHost {
    */
   commitStore(): boolean {
     return this.store ? this.store.commit() : true
+  }
+
+  get storePending(): boolean {
+    return this.store !== undefined && this.store.pending
+  }
+
+  whenCommitted(session: Session): void {
+    this.#awaitingCommit.add(session)
+    if (this.#awaitingCommit.size === 1) setImmediate(this.#groupCommit)
+  }
+
+  /** The end of the turn: one commit for every connection served in it, then their replies. */
+  readonly #groupCommit = (): void => {
+    if (!this.commitStore()) {
+      this.#awaitingCommit.clear()
+      return
+    }
+    for (const session of this.#awaitingCommit) session.flushCommitted()
+    this.#awaitingCommit.clear()
   }
 
   requestShutdown(): void {

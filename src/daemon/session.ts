@@ -56,6 +56,13 @@ export interface SessionHost {
   returnUndelivered(messages: Message[]): void
   /** Commits the store's pending changes before replies go out; false: the daemon is stopping, write nothing. */
   commitStore(): boolean
+  /**
+   * True when the store holds uncommitted changes. Then a session's replies wait for the group commit at the
+   * end of the event loop's turn (whenCommitted), which every connection served in the turn shares.
+   */
+  readonly storePending: boolean
+  /** Calls session.flushCommitted() once the turn's changes are committed. */
+  whenCommitted(session: Session): void
 }
 
 /** A call being served. Answer it exactly once; later answers are ignored. */
@@ -203,7 +210,7 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
       call.parked?.cancel()
       call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
     }
-    this.#flush()
+    this.#flushNow()
     this.#ended = true
     this.#closeSoon()
   }
@@ -377,7 +384,7 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     this.#ended = true
     this.#releaseParked()
     this.host.leftRouter(this)
-    this.#flush()
+    this.#flushNow()
     this.#closeSoon()
   }
 
@@ -393,13 +400,36 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     queueMicrotask(this.#flush)
   }
 
+  /**
+   * Writes the replies gathered so far. A reply may confirm a change to the store (a send accepted, a message
+   * handed out), so while changes are pending the replies wait for the turn's group commit: a message sent
+   * and taken in the same turn is then never written to the store at all.
+   */
   readonly #flush = (): void => {
     this.#flushQueued = false
     if (this.#writer === undefined || this.#writer.pending === 0) return
-    // Group commit: a reply may confirm a change to the store (a send accepted, a message handed out), so
-    // everything pending commits first. Replies made in the same turn share that commit.
+    if (this.host.storePending) {
+      this.host.whenCommitted(this)
+      return
+    }
+    this.#write()
+  }
+
+  /** The host committed the turn's changes: the replies that waited for it go out. */
+  flushCommitted(): void {
+    if (this.#writer !== undefined && this.#writer.pending > 0) this.#flushNow()
+  }
+
+  /** Commits now and writes: for replies that cannot wait for the end of the turn (shutdown, failures). */
+  #flushNow(): void {
+    this.#flushQueued = false
+    if (this.#writer === undefined || this.#writer.pending === 0) return
     if (!this.host.commitStore()) return
-    const out = this.#writer.take()
+    this.#write()
+  }
+
+  #write(): void {
+    const out = this.#writer!.take()
     if (!out) return
     const delivering = this.#delivering
     if (delivering.length > 0) this.#delivering = []

@@ -6,7 +6,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { Broker, MEMORY_WINDOW_MESSAGES } from '../../src/broker/broker.js'
+import { Broker, MEMORY_WINDOW_BYTES, MEMORY_WINDOW_MESSAGES, MEMORY_WINDOWS_TOTAL_BYTES } from '../../src/broker/broker.js'
 import { SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -102,6 +102,39 @@ t.test('a long mailbox keeps only a window in memory and hands out every message
   h.commit()
   h.reopen()
   t.same(h.broker.list(), [], 'all removed from the store')
+})
+
+t.test('all mailboxes together keep at most MEMORY_WINDOWS_TOTAL_BYTES in memory; the rest comes from the store', async (t) => {
+  const dir = tempDir(t)
+  const h = open(t, dir)
+  const big = 'y'.repeat(1024 * 1024)
+  const boxes = 8
+  const perBox = 12 // 96 MiB in all: more than the total window, less than any mailbox's own
+  for (let i = 0; i < perBox; i++) for (let b = 0; b < boxes; b++) h.broker.send(msg(`big${b}`, `${i}:${big}`))
+  t.ok(h.broker.bytesInMemory <= MEMORY_WINDOWS_TOTAL_BYTES, `${h.broker.bytesInMemory} bytes in memory`)
+  t.ok(h.broker.bytesInMemory > MEMORY_WINDOWS_TOTAL_BYTES - 2 * big.length, 'the total window is used')
+  h.commit()
+  for (let b = 0; b < boxes; b++) {
+    const got: string[] = []
+    for (let batch = h.broker.take(`big${b}`, 5); batch.length > 0; batch = h.broker.take(`big${b}`, 5)) {
+      got.push(...batch.map((m) => m.content.slice(0, m.content.indexOf(':'))))
+      t.ok(h.broker.bytesInMemory <= MEMORY_WINDOWS_TOTAL_BYTES + MEMORY_WINDOW_BYTES, 'reading back stays near the window')
+    }
+    t.same(got, Array.from({ length: perBox }, (_, i) => String(i)), `big${b}: every message, in order`)
+  }
+  t.equal(h.broker.bytesInMemory, 0)
+})
+
+t.test('the store reads back a mailbox in batches bounded by bytes as well as by count', async (t) => {
+  const dir = tempDir(t)
+  const h = open(t, dir)
+  const big = 'z'.repeat(1024 * 1024)
+  for (let i = 0; i < 40; i++) h.store.insert(msg('q', `${i}:${big}`, { id: i + 1, sentAtMs: 1 }), big.length + 8)
+  h.commit()
+  const first = h.store.load('q', 0, 1000, 10 * 1024 * 1024)
+  t.equal(first.length, 9, 'nine 1 MiB messages fit in 10 MiB')
+  t.equal(h.store.load('q', first.at(-1)!.id!, 1000, 1).length, 1, 'the first message is always returned')
+  t.equal(h.store.load('q', 0, 5).length, 5, 'the count still limits')
 })
 
 t.test('a message given back while later ones are only in the store keeps its place', async (t) => {
