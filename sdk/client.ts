@@ -300,23 +300,24 @@ export class Client {
    * Takes the oldest message of a mailbox, waiting for one as options.timeoutMs says (default: until one
    * arrives). Messages of one mailbox come out in the order they were accepted. Rejects with NO_MESSAGE when
    * the wait runs out, CANCELLED when aborted, CLOSED when the connection is lost while waiting.
-   * The receive() calls waiting on one mailbox share daemon calls (see receive-pool.ts).
+   * The receive() calls waiting on one mailbox without a time limit share daemon calls (see receive-pool.ts).
    */
-  async receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
+  receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
     const wait = options.timeoutMs ?? -1
     if (options.leaseMs) {
-      const [m] = await this.receiveMany(recipient, 1, options)
-      if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${wait} ms`)
-      return m
+      return this.receiveMany(recipient, 1, options).then(([m]) => {
+        if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${wait} ms`)
+        return m
+      })
     }
-    if (wait === 0) {
-      return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: 0 }, { signal: options.signal, deadline: this.#waitDeadline(0), receive: true })
+    if (wait >= 0) {
+      return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
     }
-    if (this.#closing) throw new BusError('CLOSED', 'the client is closed')
-    if (options.signal?.aborted) throw new BusError('CANCELLED', 'receiveMessage was aborted', { cause: options.signal.reason })
+    if (this.#closing) return Promise.reject(new BusError('CLOSED', 'the client is closed'))
+    if (options.signal?.aborted) return Promise.reject(new BusError('CANCELLED', 'receiveMessage was aborted', { cause: options.signal.reason }))
     let pool = this.#pools.get(recipient)
     if (!pool) this.#pools.set(recipient, (pool = new ReceivePool(recipient, this.#poolTransport, this.#poolIdle)))
-    return pool.receive(wait, options.signal)
+    return pool.receive(options.signal)
   }
 
   /**

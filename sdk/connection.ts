@@ -66,8 +66,10 @@ export class Connection {
     }
     this.#pending.set(seqid, pending)
     if (!this.#flushQueued) {
+      // After this tick's promise callbacks (nextTick runs once the microtask queue is empty): the calls they
+      // make, such as a receive pool's next shared call, leave in the same write.
       this.#flushQueued = true
-      queueMicrotask(this.#flush)
+      process.nextTick(this.#flush)
     }
     return seqid
   }

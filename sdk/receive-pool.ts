@@ -1,21 +1,20 @@
 /**
- * Plain receive() calls waiting on one mailbox share daemon calls: a program with 256 receive() calls parked
+ * receive() calls that wait on one mailbox without a time limit share daemon calls: a program with 256 receive() calls parked
  * on "jobs" holds one receiveMessages(jobs, 256) on the daemon, and a burst comes back in one reply, handed
  * to the waiting calls oldest first. Per message, that saves a request, a reply frame and a parked waiter on
  * both sides: the bench's receiver does about twice the messages per second with it.
  *
  * What a caller of receive() still sees:
  * - Each receive() resolves with one message, in the mailbox's order across the calls, oldest call first.
- * - Its own timeout (NO_MESSAGE) and AbortSignal (CANCELLED), timed here rather than by the daemon.
+ * - Its own AbortSignal (CANCELLED).
  * - Nothing is lost: messages that arrive for calls that have just given up are put back at the head of the
  *   mailbox (returnMessages), and once no call waits, the shared daemon calls are cancelled.
  * - Errors of the shared call (a bad mailbox name, a lost connection) reject as many waiting calls as it
  *   asked messages for, oldest first.
- * On the daemon, the mailbox shows one waiter per shared call, not one per receive().
+ * On the daemon, the mailbox shows one waiter per shared call, not one per receive(). A receive() with a
+ * timeout is its own call: the daemon times it, and a daemon that does not answer gives TIMEOUT, not NO_MESSAGE.
  */
 import { BusError } from '../src/errors.js'
-import { MAX_TIMER_MS } from '../src/broker/clock.js'
-import { Deque } from '../src/broker/deque.js'
 import type { Message } from '../src/gen/thriftbus.js'
 
 /** Most messages one shared call asks for; more waiting calls get more shared calls. */
@@ -37,7 +36,6 @@ class SharedCall {
 
 class PoolWaiter {
   done = false
-  timer: NodeJS.Timeout | undefined
   onAbort: (() => void) | undefined
   constructor(
     readonly resolve: (m: Message) => void,
@@ -47,7 +45,9 @@ class PoolWaiter {
 }
 
 export class ReceivePool {
-  #waiters = new Deque<PoolWaiter>()
+  /** Calls waiting, oldest first from #head (those before it have been served). */
+  #waiters: PoolWaiter[] = []
+  #head = 0
   /** Waiting calls not yet settled (the deque may also hold settled ones, passed over when reached). */
   #active = 0
   /** Messages asked for by the shared calls in flight. */
@@ -69,18 +69,13 @@ export class ReceivePool {
     return this.#active === 0 && this.#calls.size === 0
   }
 
-  /** One message; timeoutMs > 0 bounds the wait (NO_MESSAGE), negative waits until one arrives. */
-  receive(timeoutMs: number, signal: AbortSignal | undefined): Promise<Message> {
+  /** One message, waiting until one arrives or signal aborts. */
+  receive(signal: AbortSignal | undefined): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
       const w = new PoolWaiter(resolve, reject, signal)
       if (signal) {
         w.onAbort = () => this.#leave(w, new BusError('CANCELLED', 'receiveMessage was aborted', { cause: signal.reason }))
         signal.addEventListener('abort', w.onAbort, { once: true })
-      }
-      if (timeoutMs > 0) {
-        w.timer = setTimeout(() => this.#leave(w, new BusError(
-          'NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(this.recipient)} within ${timeoutMs} ms`,
-        )), Math.min(timeoutMs, MAX_TIMER_MS))
       }
       this.#waiters.push(w)
       this.#active++
@@ -154,22 +149,34 @@ export class ReceivePool {
 
   /** The oldest waiting call, taken off the queue; undefined when none waits. */
   #next(): PoolWaiter | undefined {
-    for (;;) {
-      const w = this.#waiters.shift()
-      if (!w) return undefined
-      if (!w.done) return w
+    while (this.#head < this.#waiters.length) {
+      const w = this.#waiters[this.#head++]!
+      if (!w.done) {
+        if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) this.#compact()
+        return w
+      }
     }
+    this.#waiters = []
+    this.#head = 0
+    return undefined
+  }
+
+  /** Drops the served calls and those that gave up from the queue. */
+  #compact(): void {
+    const waiting: PoolWaiter[] = []
+    for (let i = this.#head; i < this.#waiters.length; i++) if (!this.#waiters[i]!.done) waiting.push(this.#waiters[i]!)
+    this.#waiters = waiting
+    this.#head = 0
   }
 
   #settle(w: PoolWaiter): void {
     w.done = true
     this.#active--
-    if (w.timer !== undefined) clearTimeout(w.timer)
     if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort)
   }
 
   /**
-   * A call gives up (timeout, abort). Shared calls that the calls still waiting no longer need are cancelled,
+   * A call gives up (its signal aborted). Shared calls that the calls still waiting no longer need are cancelled,
    * newest first (the daemon puts back what such a call had already taken).
    */
   #leave(w: PoolWaiter, err: BusError): void {
@@ -183,12 +190,11 @@ export class ReceivePool {
       call.abort.abort()
     }
     if (this.#active === 0) {
-      this.#waiters.clear()
-    } else if (this.#waiters.length > 2 * this.#active + 64) {
+      this.#waiters = []
+      this.#head = 0
+    } else if (this.#waiters.length - this.#head > 2 * this.#active + 64) {
       // Calls that gave up stay queued until reached; drop them before they pile up behind a long wait.
-      const waiting = new Deque<PoolWaiter>()
-      for (const x of this.#waiters) if (!x.done) waiting.push(x)
-      this.#waiters = waiting
+      this.#compact()
     }
   }
 }

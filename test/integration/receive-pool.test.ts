@@ -51,7 +51,7 @@ t.test('256 waiting receive() calls share daemon calls and get every message onc
   t.equal((await sender.mailboxStats('shared')).depth, 0, 'nothing is left behind')
 })
 
-t.test('a receive() with a timeout gives up alone; the others on the mailbox keep waiting', async (t) => {
+t.test('a receive() with a timeout is its own call and gives up alone; the shared call keeps waiting', async (t) => {
   const d = await startDaemon(t)
   const c = await connect({ socket: d.socket, spawn: false })
   t.teardown(() => c.close())
