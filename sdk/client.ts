@@ -116,6 +116,14 @@ export interface InvokeOptions {
   poll?: boolean
   /** Resolve with undefined instead of the result (methods whose result carries nothing). */
   noValue?: boolean
+  /** Cancels the call like an aborted signal, without an AbortController's cost (the receive pool's calls). */
+  handle?: CancelHandle
+}
+
+/** Set cancelled, then call cancel() if set: the call is abandoned as if its signal had aborted. */
+export interface CancelHandle {
+  cancelled: boolean
+  cancel?: (() => void) | undefined
 }
 
 /** One call in flight. */
@@ -185,8 +193,8 @@ export class Client {
   /** Waiting receive() calls, by mailbox: those of one mailbox share daemon calls (receive-pool.ts). */
   readonly #pools = new Map<string, ReceivePool>()
   readonly #poolTransport = {
-    take: (recipient: string, max: number, signal: AbortSignal): Promise<Message[]> =>
-      this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { signal, deadline: undefined, receive: true }),
+    take: (recipient: string, max: number, handle: CancelHandle): Promise<Message[]> =>
+      this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }),
     putBack: (messages: Message[]): void => this.putBack(messages),
   }
   readonly #poolIdle = (pool: ReceivePool): void => {
@@ -477,12 +485,15 @@ export class Client {
 
   #invoke<R>(codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
     if (this.#closing) return Promise.reject(new BusError('CLOSED', 'the client is closed'))
-    if (options.signal?.aborted) {
-      return Promise.reject(new BusError('CANCELLED', `${codec.name} was aborted`, { cause: options.signal.reason }))
+    if (options.signal?.aborted || options.handle?.cancelled) {
+      return Promise.reject(new BusError('CANCELLED', `${codec.name} was aborted`, { cause: options.signal?.reason }))
     }
     const conn = this.#conn
     if (conn && !conn.closed) return this.#start(conn, codec, args, options)
-    return this.#whenConnected(options).then((c) => this.#start(c, codec, args, options))
+    return this.#whenConnected(options).then((c) => {
+      if (options.handle?.cancelled) throw new BusError('CANCELLED', `${codec.name} was cancelled`)
+      return this.#start(c, codec, args, options)
+    })
   }
 
   #start<R>(conn: Connection, codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
@@ -500,6 +511,7 @@ export class Client {
         this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS)
       }
       if (options.signal) state.listen(options.signal)
+      if (options.handle) options.handle.cancel = () => state.abandon(new BusError('CANCELLED', `${codec.name} was cancelled`))
     })
   }
 

@@ -16,21 +16,23 @@
  */
 import { BusError } from '../src/errors.js'
 import type { Message } from '../src/gen/thriftbus.js'
+import type { CancelHandle } from './client.js'
 
 /** Most messages one shared call asks for; more waiting calls get more shared calls. */
 export const MAX_SHARED_BATCH = 1024
 
 /** How the pool reaches the daemon: a receiveMessages that waits without a limit, and returnMessages. */
 export interface PoolTransport {
-  take(recipient: string, max: number, signal: AbortSignal): Promise<Message[]>
+  take(recipient: string, max: number, handle: CancelHandle): Promise<Message[]>
   putBack(messages: Message[]): void
 }
 
 /** One receiveMessages on the daemon, asking for max messages. */
-class SharedCall {
-  readonly abort = new AbortController()
+class SharedCall implements CancelHandle {
   /** Cancelled because the calls waiting no longer need it: its max no longer counts as requested. */
   cancelled = false
+  /** Set by the client once the call is written. */
+  cancel: (() => void) | undefined
   constructor(readonly max: number) {}
 }
 
@@ -112,7 +114,7 @@ export class ReceivePool {
       this.#requested += max
       const call = new SharedCall(max)
       this.#calls.add(call)
-      this.transport.take(this.recipient, max, call.abort.signal).then(
+      this.transport.take(this.recipient, max, call).then(
         (messages) => this.#ended(call, messages, undefined),
         (err) => this.#ended(call, undefined, err),
       )
@@ -187,7 +189,7 @@ export class ReceivePool {
       if (call.cancelled || this.#requested - call.max < this.#active) continue
       call.cancelled = true
       this.#requested -= call.max
-      call.abort.abort()
+      call.cancel?.()
     }
     if (this.#active === 0) {
       this.#waiters = []
