@@ -35,6 +35,46 @@ import { Filling, messageBytes, ParkedOn, replyBytes, type Parked, type Waiter }
 import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 
+/**
+ * A queued message as a poll hands it out: a copy (queues share one Message object) that knows its
+ * subscription, for returnUndelivered. A class, so that every copy has one shape and no visible extra field.
+ */
+class HandedOut implements Message {
+  sender: string
+  recipient: string
+  content: string
+  id: number | undefined
+  sentAtMs: number | undefined
+  body: Uint8Array | undefined
+  headers: Record<string, string> | undefined
+  ttlMs: number | undefined
+  deliveryCount: number | undefined
+  topic: string | undefined
+  #from: Subscription | undefined
+
+  constructor(m: Message, from: Subscription) {
+    this.sender = m.sender
+    this.recipient = m.recipient
+    this.content = m.content
+    this.id = m.id
+    this.sentAtMs = m.sentAtMs
+    this.body = m.body
+    this.headers = m.headers
+    this.ttlMs = m.ttlMs
+    this.deliveryCount = m.deliveryCount
+    this.topic = m.topic
+    this.#from = from
+  }
+
+  /** The subscription that handed m out, once; undefined for any other message. */
+  static takeFrom(m: Message): Subscription | undefined {
+    if (!(m instanceof HandedOut)) return undefined
+    const from = m.#from
+    m.#from = undefined
+    return from
+  }
+}
+
 /** Longest topic, pattern or durable name, in bytes. */
 export const MAX_TOPIC_NAME_BYTES = 200
 /** Queue bound of a subscription made with maxQueued = 0, unless configured otherwise. */
@@ -241,8 +281,6 @@ export class TopicEngine {
   readonly #subs = new Map<number, Subscription>()
   readonly #durable = new Map<string, Subscription>()
   readonly #byOwner = new Map<number, Set<Subscription>>()
-  /** Copies handed out by poll -> the subscription they came from, for returnUndelivered. */
-  readonly #handedOut = new WeakMap<Message, Subscription>()
 
   constructor(options: TopicEngineOptions = {}) {
     this.#clock = options.clock ?? systemClock
@@ -397,12 +435,11 @@ export class TopicEngine {
     const rest: Message[] = []
     const bySub = new Map<Subscription, Message[]>()
     for (const m of messages) {
-      const sub = this.#handedOut.get(m)
+      const sub = HandedOut.takeFrom(m)
       if (!sub) {
         rest.push(m)
         continue
       }
-      this.#handedOut.delete(m)
       const list = bySub.get(sub)
       if (list) list.push(m)
       else bySub.set(sub, [m])
@@ -630,12 +667,10 @@ export class TopicEngine {
     filling.waiter.settle(filling.batch)
   }
 
-  /** The copy of a queued message that a poll hands out, remembered for returnUndelivered. */
-  #handOut(sub: Subscription, message: Message): Message {
-    const copy = { ...message }
-    this.#handedOut.set(copy, sub)
+  /** The copy of a queued message that a poll hands out. */
+  #handOut(sub: Subscription, m: Message): Message {
     sub.delivered++
-    return copy
+    return new HandedOut(m, sub)
   }
 
   /** Loads the store's durable subscriptions, detached, and their queues; returns the largest id seen. */
