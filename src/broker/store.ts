@@ -32,8 +32,11 @@ export const DURABILITY_LEVELS: readonly Durability[] = ['memory', 'durable', 'f
 
 /** Writes in one transaction before it commits without waiting for the end of the turn. */
 export const MAX_BATCH_OPS = 4096
-/** The schema this code writes; a store with a newer one is refused. */
-const SCHEMA_VERSION = 1
+/**
+ * The schema this code writes; a store with a newer one is refused, an older one is converted at open.
+ * 1: messages keyed by (mailbox, id). 2: messages keyed by id alone (see SCHEMA).
+ */
+const SCHEMA_VERSION = 2
 /** Rows per multi-row INSERT (10 columns each) and ids per multi-id DELETE. */
 const ROWS_PER_STATEMENT = 64
 /** File name of the store in the state directory. */
@@ -93,8 +96,8 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #s: ReturnType<typeof prepare>
   /** Message rows waiting for the commit, by id (ids are unique across mailboxes). */
   readonly #inserts = new Map<number, PendingInsert>()
-  /** Message rows to delete at the commit, by mailbox. */
-  readonly #deletes = new Map<string, number[]>()
+  /** Ids of message rows to delete at the commit (ids are unique across mailboxes). */
+  #deletes: number[] = []
 
   /**
    * Opens (or creates) the store at path. Throws StoreError when the file is not a database, is corrupt,
@@ -120,6 +123,7 @@ export class SqliteStore implements MessageStore, TopicStore {
         const check = db.pragma('quick_check', { simple: true })
         if (check !== 'ok') throw new Error(`its integrity check failed (${String(check)})`)
       }
+      if (existed && version === 1) db.exec(MIGRATE_1_TO_2)
       db.exec(SCHEMA)
       db.pragma(`user_version = ${SCHEMA_VERSION}`)
     } catch (err) {
@@ -132,7 +136,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#inserts.size > 0 || this.#deletes.size > 0
+    return this.#inTransaction || this.#inserts.size > 0 || this.#deletes.length > 0
   }
 
   insert(m: Message, size: number, ignoreExisting = false): void {
@@ -148,16 +152,14 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#buffered()
   }
 
-  remove(mailbox: string, id: number): void {
+  remove(_mailbox: string, id: number): void {
     this.#check()
     const pending = this.#inserts.get(id)
     if (pending) {
       this.#inserts.delete(id)
       if (pending.fresh) return // never written: nothing to remove
     }
-    let ids = this.#deletes.get(mailbox)
-    if (!ids) this.#deletes.set(mailbox, (ids = []))
-    ids.push(id)
+    this.#deletes.push(id)
     this.#buffered()
   }
 
@@ -177,7 +179,7 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   load(mailbox: string, afterId: number, limit: number, maxBytes = Infinity): Message[] {
-    if (this.#inserts.size > 0 || this.#deletes.size > 0) this.#write(() => this.#flushBuffers())
+    if (this.#inserts.size > 0 || this.#deletes.length > 0) this.#write(() => this.#flushBuffers())
     const out: Message[] = []
     this.#read(() => {
       let bytes = 0
@@ -304,14 +306,13 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** Writes the buffered deletes, then the buffered inserts (an insert after a delete of the same row wins). */
   #flushBuffers(): void {
-    for (const [mailbox, ids] of this.#deletes) {
+    const ids = this.#deletes
+    if (ids.length > 0) {
+      this.#deletes = []
       let i = 0
-      for (; i + ROWS_PER_STATEMENT <= ids.length; i += ROWS_PER_STATEMENT) {
-        this.#s.removeMany.run(mailbox, ...ids.slice(i, i + ROWS_PER_STATEMENT))
-      }
-      for (; i < ids.length; i++) this.#s.remove.run(mailbox, ids[i])
+      for (; i + ROWS_PER_STATEMENT <= ids.length; i += ROWS_PER_STATEMENT) this.#s.removeMany.run(ids.slice(i, i + ROWS_PER_STATEMENT))
+      for (; i < ids.length; i++) this.#s.remove.run(ids[i])
     }
-    this.#deletes.clear()
     if (this.#inserts.size === 0) return
     const rows = [...this.#inserts.values()]
     this.#inserts.clear()
@@ -376,10 +377,16 @@ interface PendingInsert {
   fresh: boolean
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages (
+/**
+ * Messages are keyed by id alone, in a rowid table: ids only grow, so inserts append to the end of one
+ * B-tree and a FIFO's deletes come off its start, whatever the number of mailboxes. Schema 1 keyed them by
+ * (mailbox, id), which spread every commit over one page per busy mailbox: with 100 mailboxes, an insert
+ * and its delete cost 16.6 µs instead of 4.6 (bench notes in the README). A mailbox's messages are read back
+ * by scanning ids upwards, which is cheap while few mailboxes hold a backlog beyond their memory window.
+ */
+const MESSAGES_TABLE = `(
+  id INTEGER PRIMARY KEY,
   mailbox TEXT NOT NULL,
-  id INTEGER NOT NULL,
   sender TEXT NOT NULL,
   content TEXT NOT NULL,
   body BLOB,
@@ -387,9 +394,24 @@ CREATE TABLE IF NOT EXISTS messages (
   sent_at INTEGER NOT NULL,
   ttl_ms INTEGER,
   deliveries INTEGER NOT NULL DEFAULT 0,
-  size INTEGER NOT NULL,
-  PRIMARY KEY (mailbox, id)
-) WITHOUT ROWID;
+  size INTEGER NOT NULL
+)`
+
+const MESSAGE_COLUMNS = 'id, mailbox, sender, content, body, headers, sent_at, ttl_ms, deliveries, size'
+
+/** Schema 1 to 2, in one transaction: the same rows, keyed by id. */
+const MIGRATE_1_TO_2 = `
+BEGIN;
+CREATE TABLE messages_v2 ${MESSAGES_TABLE};
+INSERT INTO messages_v2 (${MESSAGE_COLUMNS}) SELECT ${MESSAGE_COLUMNS} FROM messages ORDER BY id;
+DROP TABLE messages;
+ALTER TABLE messages_v2 RENAME TO messages;
+PRAGMA user_version = 2;
+COMMIT;
+`
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages ${MESSAGES_TABLE};
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (
   id INTEGER PRIMARY KEY,
@@ -420,8 +442,8 @@ function prepare(db: Database.Database) {
     // OR REPLACE: a message put back by a client may still have its row (its removal was buffered away).
     insert: db.prepare(`INSERT OR REPLACE INTO messages ${columns}`),
     insertMany: db.prepare(`INSERT OR REPLACE INTO messages ${columns}${', (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'.repeat(ROWS_PER_STATEMENT - 1)}`),
-    remove: db.prepare('DELETE FROM messages WHERE mailbox = ? AND id = ?'),
-    removeMany: db.prepare(`DELETE FROM messages WHERE mailbox = ? AND id IN (${Array(ROWS_PER_STATEMENT).fill('?').join(', ')})`),
+    remove: db.prepare('DELETE FROM messages WHERE id = ?'),
+    removeMany: db.prepare(`DELETE FROM messages WHERE id IN (${Array(ROWS_PER_STATEMENT).fill('?').join(', ')})`),
     setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE mailbox = ? AND id = ?'),
     purge: db.prepare('DELETE FROM messages WHERE mailbox = ?'),
     load: db.prepare(

@@ -239,6 +239,50 @@ t.test('a store written by a newer schema is refused', async (t) => {
   t.throws(() => new SqliteStore(path, 'durable', () => {}), { message: /newer thriftbus/ })
 })
 
+t.test('a store of schema 1 (messages keyed by mailbox and id) is converted at open, with every message', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, STORE_FILE)
+  const Database = (await import('better-sqlite3')).default
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  // The schema 1 layout, as the previous release wrote it.
+  db.exec(`CREATE TABLE messages (
+    mailbox TEXT NOT NULL, id INTEGER NOT NULL, sender TEXT NOT NULL, content TEXT NOT NULL, body BLOB, headers TEXT,
+    sent_at INTEGER NOT NULL, ttl_ms INTEGER, deliveries INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;`)
+  const insert = db.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+  for (let id = 1; id <= 300; id++) {
+    const box = id % 3 === 0 ? 'b' : 'a'
+    insert.run(box, id, 's', `m${id}`, id === 4 ? Buffer.from('body') : null, id === 5 ? '{"k":"v"}' : null, 1000 + id, null, id === 7 ? 2 : 0, 10)
+  }
+  db.prepare("INSERT INTO meta VALUES ('idCeiling', 500)").run()
+  db.pragma('user_version = 1')
+  db.close()
+
+  const h = open(t, dir)
+  t.match(h.broker.stats('a'), { depth: 200 })
+  t.match(h.broker.stats('b'), { depth: 100 })
+  const a = h.broker.take('a', 1000)
+  t.same(contents(a), Array.from({ length: 300 }, (_, i) => i + 1).filter((id) => id % 3 !== 0).map((id) => `m${id}`), 'mailbox a, in order')
+  t.same(Buffer.from(a.find((m) => m.id === 4)!.body!).toString(), 'body')
+  t.same(a.find((m) => m.id === 5)!.headers, { k: 'v' })
+  t.equal(a.find((m) => m.id === 7)!.deliveryCount, 2)
+  t.ok(h.broker.send(msg('a', 'new')).id! > 500, 'ids continue above the reserved ceiling')
+  h.commit()
+  h.reopen()
+  t.same(contents(h.broker.take('b', 1000)), Array.from({ length: 100 }, (_, i) => `m${3 * (i + 1)}`), 'mailbox b, in order, after a restart')
+  t.same(contents(h.broker.take('a', 1000)), ['new'])
+  h.commit()
+  h.broker.close()
+  h.store.close()
+  const check = new Database(path, { readonly: true })
+  t.teardown(() => check.close())
+  t.equal(check.pragma('user_version', { simple: true }), 2)
+  t.match(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'messages'").pluck().get(), /id INTEGER PRIMARY KEY/)
+})
+
 t.test('an unreadable store is refused', { skip: process.getuid?.() === 0 ? 'root reads any file' : false }, async (t) => {
   const dir = tempDir(t)
   const path = join(dir, STORE_FILE)
