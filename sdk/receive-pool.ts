@@ -1,7 +1,7 @@
 /**
- * receive() calls that wait on one mailbox without a time limit share daemon calls: a program with 256 receive() calls parked
- * on "jobs" holds one receiveMessages(jobs, 256) on the daemon, and a burst comes back in one reply, handed
- * to the waiting calls oldest first. Per message, that saves a request, a reply frame and a parked waiter on
+ * receive() calls that wait on one mailbox without a time limit share daemon calls: a program with 256
+ * receive() calls parked on "jobs" holds one receiveMessages(jobs, 256) on the daemon, and a burst comes back
+ * in one reply, handed to the waiting calls oldest first. Per message, that saves a request, a reply frame and a parked waiter on
  * both sides: the bench's receiver does about twice the messages per second with it.
  *
  * What a caller of receive() still sees:
@@ -50,7 +50,7 @@ export class ReceivePool {
   /** Calls waiting, oldest first from #head (those before it have been served). */
   #waiters: PoolWaiter[] = []
   #head = 0
-  /** Waiting calls not yet settled (the deque may also hold settled ones, passed over when reached). */
+  /** Waiting calls not yet settled (the array may also hold settled ones, passed over when reached). */
   #active = 0
   /** Messages asked for by the shared calls in flight. */
   #requested = 0
