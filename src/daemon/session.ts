@@ -325,7 +325,9 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     } catch (err) {
       this.#protocolFailure(err)
     }
-    this.#flush()
+    // Queued behind the flushes of the connections this input woke (a message handed to a waiting receiver
+    // is written before the sender's acknowledgement), as the input's own replies are.
+    this.#queueFlush()
   }
 
   #dispatch(name: string, type: number, seqid: number, args: unknown): void {
