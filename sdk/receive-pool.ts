@@ -97,6 +97,11 @@ export class ReceivePool {
       this.#issue()
       return
     }
+    this.#deferIssue()
+  }
+
+  #deferIssue(): void {
+    if (this.#issueQueued) return
     this.#issueQueued = true
     process.nextTick(this.#deferredIssue)
   }
@@ -125,10 +130,7 @@ export class ReceivePool {
     this.#calls.delete(call)
     if (!call.cancelled) this.#requested -= call.max
     this.#delivering = true
-    if (!this.#issueQueued) {
-      this.#issueQueued = true
-      process.nextTick(this.#deferredIssue)
-    }
+    this.#deferIssue()
     if (messages) {
       let i = 0
       for (; i < messages.length; i++) {

@@ -465,8 +465,8 @@ export class Broker {
     const n = box.depth + box.leased
     for (const lease of [...this.#leases.values()]) if (lease.box === box) this.#endLease(lease)
     box.queue.clear()
-    this.#windowBytes -= box.memoryBytes
-    box.depth = box.bytes = box.memoryBytes = box.onlyStored = box.withTtl = box.expired = box.deadLettered = 0
+    this.#inMemory(box, -box.memoryBytes)
+    box.depth = box.bytes = box.onlyStored = box.withTtl = box.expired = box.deadLettered = 0
     box.loadedUpTo = this.#lastId
     this.#store?.purge(name)
     this.#dropIfIdle(box)
@@ -522,18 +522,22 @@ export class Broker {
       (box.queue.length < MEMORY_WINDOW_MESSAGES && box.memoryBytes + size <= MEMORY_WINDOW_BYTES &&
         this.#windowBytes + size <= MEMORY_WINDOWS_TOTAL_BYTES))) {
       box.queue.push(m)
-      box.memoryBytes += size
-      this.#windowBytes += size
+      this.#inMemory(box, size)
       box.loadedUpTo = m.id!
     } else {
       box.onlyStored++
     }
   }
 
+  /** Counts bytes of messages entering (or, negative, leaving) a mailbox's in-memory queue. */
+  #inMemory(box: Mailbox, bytes: number): void {
+    box.memoryBytes += bytes
+    this.#windowBytes += bytes
+  }
+
   #shift(box: Mailbox, size: number): void {
     const m = box.queue.shift()!
-    box.memoryBytes -= size
-    this.#windowBytes -= size
+    this.#inMemory(box, -size)
     box.depth--
     box.bytes -= size
     if (m.ttlMs !== undefined) box.withTtl--
@@ -551,9 +555,7 @@ export class Broker {
     }
     for (const m of loaded) {
       box.queue.push(m)
-      const size = messageBytes(m)
-      box.memoryBytes += size
-      this.#windowBytes += size
+      this.#inMemory(box, messageBytes(m))
     }
     box.onlyStored -= loaded.length
     box.loadedUpTo = loaded[loaded.length - 1]!.id!
@@ -651,8 +653,7 @@ export class Broker {
         box.onlyStored++ // Newer than the loaded head: the store has it and hands it out in order.
       } else {
         insertNearHead(box.queue, m)
-        box.memoryBytes += size
-        this.#windowBytes += size
+        this.#inMemory(box, size)
       }
     }
   }
