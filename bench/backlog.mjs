@@ -74,7 +74,7 @@ try {
   await c.close()
   d.child.kill('SIGKILL')
   await d.exited
-  result.storeMiB = ['thriftbus.db', 'thriftbus.db-wal'].reduce((n, f) => {
+  result.storeMiB = ['thriftbus.db', 'thriftbus.db-wal', 'thriftbus.journal'].reduce((n, f) => {
     try { return n + statSync(join(state, f)).size } catch { return n }
   }, 0) / 2 ** 20
 

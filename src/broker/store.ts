@@ -1,20 +1,26 @@
 /**
- * The durable store: SQLite in WAL mode through better-sqlite3, one file in the state directory.
+ * The durable store: SQLite in WAL mode through better-sqlite3, with a journal in front of it for the
+ * mailboxes (journal.ts), two files in the state directory.
  *
  * Why SQLite: bench/store-eval/RESULTS.md. In short, it was as fast as lmdb for batched appends here,
  * reports a corrupt file instead of crashing (lmdb) or silently dropping records (LevelDB), and anyone can
  * open the file with the sqlite3 shell.
  *
  * Rules it keeps:
- * - Writes join one transaction that commit() ends. The daemon commits before it writes any reply, so a
- *   reply never confirms what is not committed (group commit: the calls read in one go commit together). A
- *   transaction that reaches MAX_BATCH_OPS commits early, so the event loop is never blocked for more than
- *   one bounded batch.
- * - Inserts and deletes of mailbox messages are buffered until the commit and written as multi-row
- *   statements; a message removed before the commit that inserted it (received at once) never reaches the
- *   file at all.
- * - `durable`: synchronous=NORMAL, a commit reaches the operating system (survives the daemon's crash).
- *   `fsync`: synchronous=FULL, a commit is fsynced (survives power loss).
+ * - Writes wait for commit(). The daemon commits before it writes any reply, so a reply never confirms what
+ *   is not committed (group commit: the calls read in one go commit together). A commit that reaches
+ *   MAX_BATCH_OPS writes early, so the event loop is never blocked for more than one bounded batch.
+ * - Mailbox messages (insert, remove, delivery counts) go to the journal: a commit appends one batch to it.
+ *   A message removed before the commit that inserted it (received at once) is not written at all. When the
+ *   journal passes JOURNAL_CHECKPOINT_BYTES, a checkpoint applies it to SQLite in one transaction and empties
+ *   it: only messages still queued then reach the database. A checkpoint also comes when about
+ *   JOURNAL_CHECKPOINT_MESSAGES written to the journal are still queued, which bounds its work. Reading messages back (load, purge) checkpoints
+ *   first, so SQLite answers every query. Opening the store applies a journal left by a crash.
+ * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
+ *   SQLite's transaction before it appends the journal's batch.
+ * - `durable`: synchronous=NORMAL and plain journal writes: a commit reaches the operating system (survives
+ *   the daemon's crash). `fsync`: synchronous=FULL and an fdatasync of the journal after each batch: a
+ *   commit is on the disk (survives power loss).
  * - A store that cannot be opened, or that fails its integrity check, stops the daemon with the path and the
  *   reason. It is never deleted or reset: that is the user's decision.
  * - A failed write or commit is fatal (onFailure): the daemon stops rather than confirm what it could not
@@ -24,6 +30,7 @@ import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
 import type { Message } from '../gen/thriftbus.js'
+import { BatchEncoder, Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES, type MessageRow } from './journal.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
 /** How the daemon keeps accepted messages. */
@@ -41,6 +48,8 @@ const SCHEMA_VERSION = 2
 const ROWS_PER_STATEMENT = 64
 /** File name of the store in the state directory. */
 export const STORE_FILE = 'thriftbus.db'
+/** The journal's file, next to the store: `thriftbus.db` -> `thriftbus.journal`. */
+export const journalPath = (storePath: string): string => storePath.replace(/(\.db)?$/, '.journal')
 
 /** What the broker knows of a mailbox at startup, before it loads any message. */
 export interface MailboxSummary {
@@ -76,7 +85,8 @@ export class StoreError extends Error {
   constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
     super(
       `the thriftbus store ${path} cannot be used: ${reason}. The daemon does not delete or reset a store: ` +
-        'move the file (and its -wal file) aside to start with an empty one, or restore it from a backup',
+        'move the file (with its -wal file and the .journal next to it) aside to start with an empty one, or ' +
+        'restore it from a backup',
       options,
     )
     this.name = 'StoreError'
@@ -94,10 +104,16 @@ export class SqliteStore implements MessageStore, TopicStore {
   #failed: Error | undefined
   #commitQueued = false
   readonly #s: ReturnType<typeof prepare>
-  /** Message rows waiting for the commit, by id (ids are unique across mailboxes). */
+  readonly #journal: Journal
+  /** The journal batch of the next commit: removes and delivery counts (inserts are added at the commit). */
+  readonly #batch = new BatchEncoder()
+  /** Messages waiting for the commit, by id (ids are unique across mailboxes). */
   readonly #inserts = new Map<number, PendingInsert>()
-  /** Ids of message rows to delete at the commit (ids are unique across mailboxes). */
-  #deletes: number[] = []
+  /** About how many messages written to the journal since the last checkpoint are still queued. */
+  #journalQueued = 0
+  /** The highest id written to the journal, and what it was at the last checkpoint. */
+  #journalMaxId = 0
+  #checkpointedMaxId = 0
 
   /**
    * Opens (or creates) the store at path. Throws StoreError when the file is not a database, is corrupt,
@@ -132,23 +148,39 @@ export class SqliteStore implements MessageStore, TopicStore {
     }
     this.#db = db
     this.#s = prepare(db)
+    try {
+      this.#journal = new Journal(journalPath(path), durability === 'fsync')
+    } catch (err) {
+      db.close()
+      throw new StoreError(journalPath(path), `its journal cannot be read: ${(err as Error).message}`, { cause: err })
+    }
+    try {
+      const applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
+      // A generation already applied was checkpointed just before a crash, and must not be applied twice.
+      if (this.#journal.generation > applied) this.#checkpoint()
+      else this.#journal.reset(applied + 1)
+    } catch (err) {
+      if (this.#inTransaction) this.#s.rollback.run()
+      db.close()
+      this.#journal.close()
+      throw new StoreError(path, `its journal cannot be applied: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#inserts.size > 0 || this.#deletes.length > 0
+    return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty
+  }
+
+  /** The journal's size in bytes (it is applied to SQLite at JOURNAL_CHECKPOINT_BYTES). */
+  get journalBytes(): number {
+    return this.#journal.size
   }
 
   insert(m: Message, size: number, ignoreExisting = false): void {
     this.#check()
-    // A message put back by a client (ignoreExisting) may also be in the file: its removal must reach it.
-    this.#inserts.set(m.id!, {
-      row: [
-        m.recipient, m.id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
-        m.sentAtMs, m.ttlMs ?? null, m.deliveryCount ?? 0, size,
-      ],
-      fresh: !ignoreExisting,
-    })
+    // A message put back by a client (ignoreExisting) may also be stored: its removal must be written.
+    this.#inserts.set(m.id!, { m, size, fresh: !ignoreExisting, deliveries: m.deliveryCount ?? 0 })
     this.#buffered()
   }
 
@@ -159,27 +191,33 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#inserts.delete(id)
       if (pending.fresh) return // never written: nothing to remove
     }
-    this.#deletes.push(id)
+    this.#batch.remove(id)
+    if (id > this.#checkpointedMaxId) this.#journalQueued--
     this.#buffered()
   }
 
-  setDeliveries(mailbox: string, id: number, deliveries: number): void {
+  setDeliveries(_mailbox: string, id: number, deliveries: number): void {
+    this.#check()
     const pending = this.#inserts.get(id)
-    if (pending) pending.row[8] = deliveries
-    else this.#write(() => this.#s.setDeliveries.run(deliveries, mailbox, id))
+    if (pending) {
+      pending.deliveries = deliveries
+      return
+    }
+    this.#batch.deliveries(id, deliveries)
+    this.#buffered()
   }
 
   purge(mailbox: string): number {
+    this.#settle()
     let n = 0
     this.#write(() => {
-      this.#flushBuffers()
       n = this.#s.purge.run(mailbox).changes
     })
     return n
   }
 
   load(mailbox: string, afterId: number, limit: number, maxBytes = Infinity): Message[] {
-    if (this.#inserts.size > 0 || this.#deletes.length > 0) this.#write(() => this.#flushBuffers())
+    this.#settle()
     const out: Message[] = []
     this.#read(() => {
       let bytes = 0
@@ -201,6 +239,7 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   summaries(): MailboxSummary[] {
+    this.#settle()
     const rows = this.#read(() => this.#s.summaries.all() as unknown[][]) ?? []
     return rows.map(([name, depth, bytes, withTtl]) => ({
       name: name as string, depth: depth as number, bytes: bytes as number, withTtl: withTtl as number,
@@ -208,6 +247,7 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   lastId(): number {
+    this.#settle()
     const maxId = (this.#read(() => this.#s.maxId.get() as unknown[]) ?? [0]).reduce<number>((a, b) => Math.max(a, (b as number | null) ?? 0), 0)
     const reserved = (this.#read(() => this.#s.getMeta.get('idCeiling') as unknown[] | undefined) ?? [0])[0] as number | undefined
     return Math.max(maxId ?? 0, Number(reserved ?? 0))
@@ -260,31 +300,35 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#write(() => this.#s.setMeta.run('idCeiling', ceiling))
   }
 
-  /** Commits the open transaction. Returns false when the store has failed (the daemon is stopping). */
+  /**
+   * Commits SQLite's open transaction, then appends the journal's batch; checkpoints a long journal.
+   * Returns false when the store has failed (the daemon is stopping).
+   */
   commit(): boolean {
     if (this.#failed) return false
     if (!this.pending) return true
     try {
-      if (!this.#inTransaction) {
-        this.#s.begin.run()
-        this.#inTransaction = true
-      }
-      this.#flushBuffers()
-      this.#s.commit.run()
+      this.#commitSql()
+      this.#appendBatch()
+      if (this.#journal.size >= JOURNAL_CHECKPOINT_BYTES || this.#journalQueued >= JOURNAL_CHECKPOINT_MESSAGES) this.#checkpoint()
     } catch (err) {
       this.#fail(err as Error)
       return false
     }
-    this.#inTransaction = false
-    this.#ops = 0
     return true
   }
 
-  /** Commits what is pending and closes the file. */
+  /** Commits what is pending, applies the journal to SQLite (so the database alone is complete) and closes both files. */
   close(): void {
     if (!this.#db.open) return
-    if (!this.#failed) this.commit()
-    else if (this.#inTransaction) {
+    if (!this.#failed && this.commit()) {
+      try {
+        this.#checkpoint()
+      } catch (err) {
+        this.#fail(err as Error)
+      }
+    }
+    if (this.#failed && this.#inTransaction) {
       try {
         this.#s.rollback.run()
       } catch {
@@ -292,6 +336,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       }
     }
     this.#db.close()
+    this.#journal.close()
   }
 
   #check(): void {
@@ -304,35 +349,77 @@ export class SqliteStore implements MessageStore, TopicStore {
     if (++this.#ops >= MAX_BATCH_OPS) this.commit()
   }
 
-  /** Writes the buffered deletes, then the buffered inserts (an insert after a delete of the same row wins). */
-  #flushBuffers(): void {
-    const ids = this.#deletes
-    if (ids.length > 0) {
-      this.#deletes = []
-      let i = 0
-      for (; i + ROWS_PER_STATEMENT <= ids.length; i += ROWS_PER_STATEMENT) this.#s.removeMany.run(ids.slice(i, i + ROWS_PER_STATEMENT))
-      for (; i < ids.length; i++) this.#s.remove.run(ids[i])
+  #commitSql(): void {
+    if (!this.#inTransaction) return
+    this.#s.commit.run()
+    this.#inTransaction = false
+    this.#ops = 0
+  }
+
+  #begin(): void {
+    if (this.#inTransaction) return
+    this.#s.begin.run()
+    this.#inTransaction = true
+    this.#queueCommit()
+  }
+
+  /** Appends the pending writes to the journal as one batch: removes and delivery counts, then inserts (an insert after a remove of the same message wins). */
+  #appendBatch(): void {
+    for (const p of this.#inserts.values()) {
+      this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
+      if (p.m.id! > this.#journalMaxId) this.#journalMaxId = p.m.id!
     }
-    if (this.#inserts.size === 0) return
-    const rows = [...this.#inserts.values()]
+    this.#journalQueued += this.#inserts.size
     this.#inserts.clear()
+    if (!this.#batch.empty) this.#journal.append(this.#batch.finish())
+    this.#ops = 0
+  }
+
+  /**
+   * Applies the journal to SQLite in one transaction, with the generation it applied, and empties it. Pending
+   * writes are appended first, and SQLite's open transaction commits with it.
+   */
+  #checkpoint(): void {
+    this.#appendBatch()
+    if (this.#journal.hasBatches) {
+      const { deletes, updates, inserts } = this.#journal.effects()
+      this.#begin()
+      this.#deleteRows(deletes)
+      for (const [id, deliveries] of updates) this.#s.setDeliveries.run(deliveries, id)
+      this.#insertRows(inserts)
+      this.#s.setMeta.run('journalGeneration', this.#journal.generation)
+    }
+    this.#commitSql()
+    this.#journal.reset(this.#journal.generation + 1)
+    this.#journalQueued = 0
+    this.#checkpointedMaxId = this.#journalMaxId
+  }
+
+  /** Checkpoints when the journal holds anything, so that SQLite alone answers a query. */
+  #settle(): void {
+    if (this.pending || this.#journal.hasBatches) this.#read(() => this.#checkpoint())
+  }
+
+  #deleteRows(ids: number[]): void {
+    let i = 0
+    for (; i + ROWS_PER_STATEMENT <= ids.length; i += ROWS_PER_STATEMENT) this.#s.removeMany.run(ids.slice(i, i + ROWS_PER_STATEMENT))
+    for (; i < ids.length; i++) this.#s.remove.run(ids[i])
+  }
+
+  #insertRows(rows: MessageRow[]): void {
     let i = 0
     for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
       const params: unknown[] = []
-      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rows[k]!.row) params.push(v)
+      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rows[k]!) params.push(v)
       this.#s.insertMany.run(params)
     }
-    for (; i < rows.length; i++) this.#s.insert.run(rows[i]!.row)
+    for (; i < rows.length; i++) this.#s.insert.run(rows[i])
   }
 
   #write(op: () => void): void {
     this.#check()
     try {
-      if (!this.#inTransaction) {
-        this.#s.begin.run()
-        this.#inTransaction = true
-        this.#queueCommit()
-      }
+      this.#begin()
       op()
     } catch (err) {
       this.#fail(err as Error)
@@ -372,9 +459,11 @@ export class SqliteStore implements MessageStore, TopicStore {
 }
 
 interface PendingInsert {
-  row: unknown[]
+  m: Message
+  size: number
   /** A new message: if it is removed before the commit, nothing needs writing. */
   fresh: boolean
+  deliveries: number
 }
 
 /**
@@ -444,7 +533,7 @@ function prepare(db: Database.Database) {
     insertMany: db.prepare(`INSERT OR REPLACE INTO messages ${columns}${', (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'.repeat(ROWS_PER_STATEMENT - 1)}`),
     remove: db.prepare('DELETE FROM messages WHERE id = ?'),
     removeMany: db.prepare(`DELETE FROM messages WHERE id IN (${Array(ROWS_PER_STATEMENT).fill('?').join(', ')})`),
-    setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE mailbox = ? AND id = ?'),
+    setDeliveries: db.prepare('UPDATE messages SET deliveries = ? WHERE id = ?'),
     purge: db.prepare('DELETE FROM messages WHERE mailbox = ?'),
     load: db.prepare(
       'SELECT id, sender, content, body, headers, sent_at, ttl_ms, deliveries, size FROM messages WHERE mailbox = ? AND id > ? ORDER BY id LIMIT ?',

@@ -1,0 +1,348 @@
+/**
+ * The journal: an append-only file in front of the SQLite store that takes the mailboxes' writes.
+ *
+ * Why: in the steady state of a busy mailbox almost every message is received within milliseconds. Inserting
+ * it into SQLite's B-tree and deleting it again costs about 4 µs a message; appending its bytes, and later 9
+ * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal,
+ * and only now and then (a checkpoint) are the journal's effects applied to SQLite in one transaction: the
+ * messages still queued are inserted, and those removed meanwhile never reach the database.
+ *
+ * The file: a 16-byte header (magic, format, generation), then batches. A batch is what one commit wrote:
+ * `u32 payload length | u32 CRC-32 of the payload | payload`, the payload a sequence of operations:
+ *   INSERT      u8 1, u8 flags, u32 length of the rest, f64 id, f64 sentAtMs, u32 deliveries, u32 size,
+ *               str mailbox, str sender, str content, [bytes body], [str headers as JSON], [f64 ttlMs]
+ *   REMOVE      u8 2, f64 id
+ *   DELIVERIES  u8 3, f64 id, u32 deliveries
+ * with str and bytes as `u32 byte length | bytes`, little-endian throughout.
+ *
+ * Applying a journal is idempotent (inserts replace, removes and updates name one id), and a checkpoint
+ * records the generation it applied in the same SQLite transaction. So a crash between the checkpoint's commit
+ * and the journal's reset is harmless: the next start sees that generation applied and skips it.
+ *
+ * A batch cut short at the end of the file (the daemon died inside the write, or the machine lost power
+ * before `durable` data reached the disk) was never confirmed to anyone, and is dropped. Damage anywhere
+ * else is reported, and the file is left as it is.
+ */
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { crc32 } from 'node:zlib'
+import type { Message } from '../gen/thriftbus.js'
+import { utf8Slice, utf8Write } from '../wire/utf8.js'
+
+/**
+ * A journal this long is applied to SQLite at the next commit. Reading and reducing it takes a few ms (the
+ * messages removed meanwhile are only skipped), and a restart replays at most this much.
+ */
+export const JOURNAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+/**
+ * A journal holding this many messages still queued is applied to SQLite at the next commit, so that one
+ * checkpoint inserts at most about as many rows as one full commit did before the journal (MAX_BATCH_OPS),
+ * however fast messages pile up.
+ */
+export const JOURNAL_CHECKPOINT_MESSAGES = 4096
+
+const MAGIC = 0x4a425454 // "TTBJ" read little-endian
+const FORMAT = 1
+const HEADER_BYTES = 16
+const BATCH_HEADER_BYTES = 8
+
+const INSERT = 1
+const REMOVE = 2
+const DELIVERIES = 3
+
+const FRESH = 1
+const HAS_BODY = 2
+const HAS_HEADERS = 4
+const HAS_TTL = 8
+
+/** One row of the messages table, in SqliteStore's column order. */
+export type MessageRow = [
+  mailbox: string, id: number, sender: string, content: string, body: Uint8Array | null, headers: string | null,
+  sentAt: number, ttl: number | null, deliveries: number, size: number,
+]
+
+/** What a journal does to the messages table, reduced to its final effect: apply deletes, then updates, then inserts. */
+export interface JournalEffects {
+  /** Ids whose rows must go (they may or may not exist). */
+  deletes: number[]
+  /** New delivery counts of rows that are not also in inserts. */
+  updates: Map<number, number>
+  /** Rows to insert or replace, in id order of their first write. */
+  inserts: MessageRow[]
+}
+
+export class JournalError extends Error {}
+
+/** The journal file. Writes are synchronous: a batch has reached the operating system when append() returns. */
+export class Journal {
+  readonly path: string
+  readonly #fd: number
+  readonly #fsync: boolean
+  #generation = 0
+  #size = 0
+  /** Bytes of a torn last batch that open() dropped (0 normally). */
+  readonly droppedBytes: number
+
+  /**
+   * Opens (or creates) the journal and cuts off a torn last batch. The owner then applies effects() unless
+   * it has applied this generation already, and reset()s the file.
+   * Throws JournalError when the file is not a journal or is damaged before its end.
+   */
+  constructor(path: string, fsync: boolean) {
+    this.path = path
+    this.#fsync = fsync
+    this.#fd = openSync(path, 'a+')
+    this.droppedBytes = 0
+    try {
+      const bytes = this.#readAll()
+      if (bytes.length < HEADER_BYTES) {
+        // New, or cut short while it was being reset: nothing in it was ever confirmed.
+        this.#size = bytes.length
+        return
+      }
+      if (bytes.readUInt32LE(0) !== MAGIC) throw new JournalError('it is not a thriftbus journal')
+      const format = bytes.readUInt32LE(4)
+      if (format !== FORMAT) throw new JournalError(`it has format ${format}; this thriftbus reads format ${FORMAT}`)
+      this.#generation = bytes.readDoubleLE(8)
+      const end = validEnd(bytes)
+      this.#size = bytes.length
+      if (end < bytes.length) {
+        this.droppedBytes = bytes.length - end
+        ftruncateSync(this.#fd, end)
+        this.#size = end
+      }
+    } catch (err) {
+      closeSync(this.#fd)
+      throw err
+    }
+  }
+
+  /** The generation of the batches in the file (0 when the file has no header yet). */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** Bytes in the file. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** True when the file holds batches. */
+  get hasBatches(): boolean {
+    return this.#size > HEADER_BYTES
+  }
+
+  /** The effects of every batch in the file. */
+  effects(): JournalEffects {
+    return reduce(this.#readAll())
+  }
+
+  /** Appends one encoded batch (BatchEncoder.finish()). In fsync mode it is on the disk when this returns. */
+  append(batch: Uint8Array): void {
+    let done = 0
+    while (done < batch.length) done += writeSync(this.#fd, batch, done, batch.length - done)
+    this.#size += batch.length
+    if (this.#fsync) fdatasyncSync(this.#fd)
+  }
+
+  /** Empties the file and starts the given generation. */
+  reset(generation: number): void {
+    ftruncateSync(this.#fd, 0)
+    const header = Buffer.alloc(HEADER_BYTES)
+    header.writeUInt32LE(MAGIC, 0)
+    header.writeUInt32LE(FORMAT, 4)
+    header.writeDoubleLE(generation, 8)
+    writeSync(this.#fd, header)
+    if (this.#fsync) fdatasyncSync(this.#fd)
+    this.#generation = generation
+    this.#size = HEADER_BYTES
+  }
+
+  close(): void {
+    closeSync(this.#fd)
+  }
+
+  #readAll(): Buffer {
+    const size = fstatSync(this.#fd).size
+    const bytes = Buffer.allocUnsafe(size)
+    let done = 0
+    while (done < size) {
+      const n = readSync(this.#fd, bytes, done, size - done, done)
+      if (n === 0) break
+      done += n
+    }
+    return bytes.subarray(0, done)
+  }
+}
+
+/**
+ * Where the intact batches end. A batch that runs past the end of the file, or fails its check and is followed
+ * only by zeros, is a torn write; a failed check with data after it is damage, and throws.
+ */
+function validEnd(bytes: Buffer): number {
+  let at = HEADER_BYTES
+  while (at < bytes.length) {
+    if (bytes.length - at < BATCH_HEADER_BYTES) return at
+    const length = bytes.readUInt32LE(at)
+    const end = at + BATCH_HEADER_BYTES + length
+    if (end > bytes.length) return at
+    if (crc32(bytes.subarray(at + BATCH_HEADER_BYTES, end)) !== bytes.readUInt32LE(at + 4)) {
+      if (end === bytes.length || isZero(bytes, end)) return at
+      throw new JournalError(`the batch at byte ${at} fails its checksum and is followed by more data`)
+    }
+    at = end
+  }
+  return at
+}
+
+function isZero(bytes: Buffer, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+/** Reduces a journal file's batches to their final effect on the messages table. */
+function reduce(bytes: Buffer): JournalEffects {
+  /** Live inserts: id -> offset of the INSERT op. */
+  const inserts = new Map<number, number>()
+  /** Delivery counts of live inserts, set after their INSERT. */
+  const counted = new Map<number, number>()
+  const deletes = new Set<number>()
+  const updates = new Map<number, number>()
+  let at = HEADER_BYTES
+  while (at + BATCH_HEADER_BYTES <= bytes.length) {
+    const end = at + BATCH_HEADER_BYTES + bytes.readUInt32LE(at)
+    if (end > bytes.length) break
+    at += BATCH_HEADER_BYTES
+    while (at < end) {
+      const op = bytes[at]
+      const id = bytes.readDoubleLE(op === INSERT ? at + 6 : at + 1)
+      if (op === INSERT) {
+        inserts.set(id, at)
+        if (updates.size > 0) updates.delete(id)
+        if (counted.size > 0) counted.delete(id)
+        at += 6 + bytes.readUInt32LE(at + 2)
+      } else if (op === REMOVE) {
+        const live = inserts.get(id)
+        // A fresh insert removed before a checkpoint never reached the database; anything else may have.
+        if (live === undefined || (bytes[live + 1]! & FRESH) === 0) deletes.add(id)
+        inserts.delete(id)
+        if (updates.size > 0) updates.delete(id)
+        if (counted.size > 0) counted.delete(id)
+        at += 9
+      } else if (op === DELIVERIES) {
+        const deliveries = bytes.readUInt32LE(at + 9)
+        if (inserts.has(id)) counted.set(id, deliveries)
+        else updates.set(id, deliveries)
+        at += 13
+      } else {
+        throw new JournalError(`unknown operation ${String(op)} at byte ${at}`)
+      }
+    }
+    at = end
+  }
+  const rows: MessageRow[] = []
+  for (const [id, live] of inserts) rows.push(decodeInsert(bytes, live, counted.get(id) ?? bytes.readUInt32LE(live + 22)))
+  return { deletes: [...deletes], updates, inserts: rows }
+}
+
+function decodeInsert(bytes: Buffer, at: number, deliveries: number): MessageRow {
+  const flags = bytes[at + 1]!
+  const id = bytes.readDoubleLE(at + 6)
+  const sentAt = bytes.readDoubleLE(at + 14)
+  const size = bytes.readUInt32LE(at + 26)
+  let p = at + 30
+  const str = (): string => {
+    const n = bytes.readUInt32LE(p)
+    p += 4 + n
+    return utf8Slice(bytes, p - n, p)
+  }
+  const mailbox = str()
+  const sender = str()
+  const content = str()
+  let body: Uint8Array | null = null
+  if (flags & HAS_BODY) {
+    const n = bytes.readUInt32LE(p)
+    body = bytes.subarray(p + 4, p + 4 + n)
+    p += 4 + n
+  }
+  const headers = flags & HAS_HEADERS ? str() : null
+  const ttl = flags & HAS_TTL ? bytes.readDoubleLE(p) : null
+  return [mailbox, id, sender, content, body, headers, sentAt, ttl, deliveries, size]
+}
+
+/** Builds one batch in a buffer that is reused from commit to commit. */
+export class BatchEncoder {
+  #buf = Buffer.allocUnsafe(64 * 1024)
+  #at = BATCH_HEADER_BYTES
+
+  get empty(): boolean {
+    return this.#at === BATCH_HEADER_BYTES
+  }
+
+  insert(m: Message, size: number, fresh: boolean, deliveries: number): void {
+    const headers = m.headers ? JSON.stringify(m.headers) : undefined
+    const body = m.body
+    this.#ensure(64 + 3 * (m.recipient.length + m.sender.length + m.content.length + (headers?.length ?? 0)) + (body?.length ?? 0))
+    const buf = this.#buf
+    const start = this.#at
+    buf[start] = INSERT
+    buf[start + 1] = (fresh ? FRESH : 0) | (body ? HAS_BODY : 0) | (headers !== undefined ? HAS_HEADERS : 0) |
+      (m.ttlMs !== undefined && m.ttlMs !== null ? HAS_TTL : 0)
+    buf.writeDoubleLE(m.id!, start + 6)
+    buf.writeDoubleLE(m.sentAtMs ?? 0, start + 14)
+    buf.writeUInt32LE(deliveries, start + 22)
+    buf.writeUInt32LE(size, start + 26)
+    this.#at = start + 30
+    this.#str(m.recipient)
+    this.#str(m.sender)
+    this.#str(m.content)
+    if (body) {
+      buf.writeUInt32LE(body.length, this.#at)
+      buf.set(body, this.#at + 4)
+      this.#at += 4 + body.length
+    }
+    if (headers !== undefined) this.#str(headers)
+    if (m.ttlMs !== undefined && m.ttlMs !== null) {
+      buf.writeDoubleLE(m.ttlMs, this.#at)
+      this.#at += 8
+    }
+    buf.writeUInt32LE(this.#at - start - 6, start + 2)
+  }
+
+  remove(id: number): void {
+    this.#ensure(9)
+    this.#buf[this.#at] = REMOVE
+    this.#buf.writeDoubleLE(id, this.#at + 1)
+    this.#at += 9
+  }
+
+  deliveries(id: number, deliveries: number): void {
+    this.#ensure(13)
+    this.#buf[this.#at] = DELIVERIES
+    this.#buf.writeDoubleLE(id, this.#at + 1)
+    this.#buf.writeUInt32LE(deliveries, this.#at + 9)
+    this.#at += 13
+  }
+
+  /** The finished batch, valid until the next write to this encoder; the encoder starts a new one. */
+  finish(): Buffer {
+    const buf = this.#buf
+    buf.writeUInt32LE(this.#at - BATCH_HEADER_BYTES, 0)
+    buf.writeUInt32LE(crc32(buf.subarray(BATCH_HEADER_BYTES, this.#at)), 4)
+    const batch = buf.subarray(0, this.#at)
+    this.#at = BATCH_HEADER_BYTES
+    return batch
+  }
+
+  #str(s: string): void {
+    const n = utf8Write(this.#buf, s, this.#at + 4)
+    this.#buf.writeUInt32LE(n, this.#at)
+    this.#at += 4 + n
+  }
+
+  #ensure(bytes: number): void {
+    if (this.#at + bytes <= this.#buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + bytes))
+    this.#buf.copy(bigger, 0, 0, this.#at)
+    this.#buf = bigger
+  }
+}
