@@ -77,9 +77,16 @@ function listenOnce(server: Server, path: string): Promise<NodeJS.ErrnoException
     }
     server.once('error', onError)
     server.once('listening', onListening)
-    server.listen(path)
+    server.listen({ path, backlog: LISTEN_BACKLOG })
   })
 }
+
+/**
+ * Connections the kernel queues before the daemon accepts them (capped by net.core.somaxconn, 4096 on Linux
+ * since 5.4). Node's default, 511, made a burst of 1000 clients connecting at once on a busy machine fail
+ * with EAGAIN.
+ */
+export const LISTEN_BACKLOG = 4096
 
 export type ClaimResult = { claimed: true; inode: number } | { claimed: false }
 
