@@ -23,7 +23,8 @@
  * before `durable` data reached the disk) was never confirmed to anyone, and is dropped. Damage anywhere
  * else is reported, and the file is left as it is.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Message } from '../gen/thriftbus.js'
 import { utf8Slice, utf8Write } from '../wire/utf8.js'
@@ -90,9 +91,12 @@ export class Journal {
   constructor(path: string, fsync: boolean) {
     this.path = path
     this.#fsync = fsync
+    const created = !existsSync(path)
     this.#fd = openSync(path, 'a+')
     this.droppedBytes = 0
     try {
+      // In fsync mode a new file's directory entry must reach the disk too, or power loss could lose the file.
+      if (created && fsync && process.platform !== 'win32') syncDirectory(dirname(path))
       const bytes = this.#readAll()
       if (bytes.length < HEADER_BYTES) {
         // New, or cut short while it was being reset: nothing in it was ever confirmed.
@@ -171,6 +175,15 @@ export class Journal {
       done += n
     }
     return bytes.subarray(0, done)
+  }
+}
+
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
   }
 }
 
