@@ -93,7 +93,7 @@ export class StoreError extends Error {
   }
 }
 
-/** Mailboxes, and durable subscriptions with their queues, in one file and one transaction. */
+/** Mailboxes' messages (through the journal) and durable subscriptions with their queues (in SQLite directly). */
 export class SqliteStore implements MessageStore, TopicStore {
   readonly path: string
   readonly durability: Durability
@@ -116,8 +116,9 @@ export class SqliteStore implements MessageStore, TopicStore {
   #checkpointedMaxId = 0
 
   /**
-   * Opens (or creates) the store at path. Throws StoreError when the file is not a database, is corrupt,
-   * was written by a newer thriftbus, or cannot be read or locked.
+   * Opens (or creates) the store at path and its journal next to it, and applies what the journal holds.
+   * Throws StoreError when the file is not a database, is corrupt, was written by a newer thriftbus, or
+   * cannot be read or locked, or when the journal is not one or is damaged before its last batch.
    */
   constructor(path: string, durability: Exclude<Durability, 'memory'>, onFailure: (err: Error) => void) {
     this.path = path
