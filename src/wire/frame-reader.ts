@@ -40,6 +40,8 @@ export interface IncomingMessage<T> extends MessageHeader {
 }
 
 const BINARY_VERSION_BYTE = 0x80
+/** What #buf points at while nothing is buffered (shared: it is never written into). */
+const NO_BYTES = Buffer.alloc(0)
 const TLS_HANDSHAKE = 0x16
 
 /** Creates the reader for a format. */
@@ -96,7 +98,7 @@ function notThrift(buf: Buffer, start: number, end: number): ProtocolError {
 }
 
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0)
+  #buf: Buffer = NO_BYTES
   #start = 0
   #end = 0
   /** False while #buf is a chunk the socket gave us, which must not be written into. */
@@ -216,7 +218,7 @@ export class FrameReader {
     if (this.#start === this.#end) {
       this.#start = 0
       this.#end = 0
-      if (!this.#owned) this.#buf = Buffer.alloc(0)
+      if (!this.#owned) this.#buf = NO_BYTES
     }
   }
 
