@@ -236,13 +236,22 @@ export function replyBytes(m: Message): number {
   return n + 3 * text
 }
 
+/**
+ * Names that passed checkMailboxName lately. A mailbox that empties is dropped and made again by its next
+ * send or receive (a request/response pair does that on every message): its name is not checked again.
+ */
+const checkedNames = new Set<string>()
+const CHECKED_NAMES_MAX = 4096
+
 /** Throws INVALID_ARGUMENT unless name is a valid mailbox name. Dead-letter names may exceed the limit by their suffix. */
 export function checkMailboxName(name: string): void {
+  if (checkedNames.has(name)) return
   if (typeof name !== 'string' || name.length === 0) {
     throw new BusError('INVALID_ARGUMENT', 'mailbox name is empty; name the mailbox, e.g. "jobs" or "app.worker-1"')
   }
   const limit = name.endsWith(DEAD_LETTER_SUFFIX) ? MAX_MAILBOX_NAME_BYTES + DEAD_LETTER_SUFFIX.length : MAX_MAILBOX_NAME_BYTES
-  if (name.length > limit || Buffer.byteLength(name) > limit) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a name that could be too long is measured.
+  if (name.length > limit || (name.length * 3 > limit && Buffer.byteLength(name) > limit)) {
     throw new BusError('INVALID_ARGUMENT', `mailbox name is longer than ${MAX_MAILBOX_NAME_BYTES} bytes; use a shorter name`)
   }
   if (!NAME_PATTERN.test(name)) {
@@ -251,6 +260,8 @@ export function checkMailboxName(name: string): void {
       `mailbox name ${JSON.stringify(name)} has characters that are not allowed; use letters, digits and . _ : @ / + - (not first: . : @ / + -)`,
     )
   }
+  if (checkedNames.size >= CHECKED_NAMES_MAX) checkedNames.clear()
+  checkedNames.add(name)
 }
 
 export function deadLetterName(mailbox: string): string {
@@ -356,12 +367,12 @@ export class Broker {
     if (box.filling) this.#settleFilling(box)
     const out: Message[] = []
     let bytes = 0
-    const now = this.#clock.now()
+    let now = -1 // read once, when the first message with a ttl is met
     while (out.length < max) {
       if (box.queue.length === 0 && !this.#refill(box)) break
       const head = box.queue.peek()!
       const size = messageBytes(head)
-      if (head.ttlMs !== undefined && head.sentAtMs! + head.ttlMs <= now) {
+      if (head.ttlMs !== undefined && head.sentAtMs! + head.ttlMs <= (now < 0 ? (now = this.#clock.now()) : now)) {
         this.#shift(box, size)
         this.#expire(box, head)
         continue
