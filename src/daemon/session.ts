@@ -340,8 +340,8 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
       this.writeApplicationError(name, seqid, ApplicationErrorType.INVALID_MESSAGE_TYPE, `message type ${type} is not a call; send calls (type 1) or oneway calls (type 4)`)
       return
     }
-    const bare = name.slice(name.indexOf(':') + 1)
     if (!binding) {
+      const bare = name.slice(name.indexOf(':') + 1)
       const routed = this.#routed(name)
       if (routed) {
         if (this.host.shuttingDown) {
