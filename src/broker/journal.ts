@@ -4,8 +4,11 @@
  * Why: in the steady state of a busy mailbox almost every message is received within milliseconds. Inserting
  * it into SQLite's B-tree and deleting it again costs about 4 µs a message; appending its bytes, and later 9
  * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal,
- * and only now and then (a checkpoint) are the journal's effects applied to SQLite in one transaction: the
- * messages still queued are inserted, and those removed meanwhile never reach the database.
+ * and when the journal is long the store reduces it to its effect (JournalEffects): the messages still
+ * queued, and what happened to rows already in SQLite. If that is small, a *compaction* writes just that into
+ * a new journal file (rewrite(), an atomic rename); otherwise, or when SQLite must answer a query, a
+ * *checkpoint* applies it to SQLite in one transaction and empties the journal. Either way the messages
+ * removed meanwhile never reach the database.
  *
  * The file: a 16-byte header (magic, format, generation), then batches. A batch is what one commit wrote:
  * `u32 payload length | u32 CRC-32 of the payload | payload`, the payload a sequence of operations:
@@ -16,14 +19,16 @@
  * with str and bytes as `u32 byte length | bytes`, little-endian throughout.
  *
  * Applying a journal is idempotent (inserts replace, removes and updates name one id), and a checkpoint
- * records the generation it applied in the same SQLite transaction. So a crash between the checkpoint's commit
+ * records the generation it applied in the same SQLite transaction (a compaction's new file has the next one). So a crash between the checkpoint's commit
  * and the journal's reset is harmless: the next start sees that generation applied and skips it.
  *
  * A batch cut short at the end of the file (the daemon died inside the write, or the machine lost power
  * before `durable` data reached the disk) was never confirmed to anyone, and is dropped. Damage anywhere
  * else is reported, and the file is left as it is.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import {
+  closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync,
+} from 'node:fs'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Message } from '../gen/thriftbus.js'
@@ -67,8 +72,21 @@ export interface JournalEffects {
   deletes: number[]
   /** New delivery counts of rows that are not also in inserts. */
   updates: Map<number, number>
-  /** Rows to insert or replace, in id order of their first write. */
-  inserts: MessageRow[]
+  /** Messages to insert or replace, in the order of their first write (rowOf() decodes one). */
+  inserts: LiveInsert[]
+}
+
+/** A message a journal inserts and does not remove: its INSERT operation's bytes and its latest delivery count. */
+export interface LiveInsert {
+  op: Buffer
+  deliveries: number
+}
+
+/** The bytes an effects' operations take when written again as one batch (BatchEncoder.carry). */
+export function carriedBytes(fx: JournalEffects): number {
+  let n = BATCH_HEADER_BYTES + 9 * fx.deletes.length + 13 * fx.updates.size
+  for (const live of fx.inserts) n += live.op.length
+  return n
 }
 
 export class JournalError extends Error {}
@@ -76,7 +94,7 @@ export class JournalError extends Error {}
 /** The journal file. Writes are synchronous: a batch has reached the operating system when append() returns. */
 export class Journal {
   readonly path: string
-  readonly #fd: number
+  #fd: number
   readonly #fsync: boolean
   #generation = 0
   #size = 0
@@ -142,20 +160,41 @@ export class Journal {
 
   /** Appends one encoded batch (BatchEncoder.finish()). In fsync mode it is on the disk when this returns. */
   append(batch: Uint8Array): void {
-    let done = 0
-    while (done < batch.length) done += writeSync(this.#fd, batch, done, batch.length - done)
+    writeAll(this.#fd, batch)
     this.#size += batch.length
     if (this.#fsync) fdatasyncSync(this.#fd)
+  }
+
+  /**
+   * Replaces the file with a new one of the next generation that holds only batch (what a compaction carries
+   * forward), atomically: a crash leaves either the old file or the new one.
+   */
+  rewrite(batch: Uint8Array | undefined): void {
+    const generation = this.#generation + 1
+    const tmp = `${this.path}.tmp`
+    rmSync(tmp, { force: true }) // left by a crash during an earlier rewrite
+    const fd = openSync(tmp, 'a+')
+    try {
+      const header = headerOf(generation)
+      writeSync(fd, header)
+      if (batch) writeAll(fd, batch)
+      if (this.#fsync) fdatasyncSync(fd)
+    } catch (err) {
+      closeSync(fd)
+      throw err
+    }
+    renameSync(tmp, this.path)
+    if (this.#fsync && process.platform !== 'win32') syncDirectory(dirname(this.path))
+    closeSync(this.#fd)
+    this.#fd = fd
+    this.#generation = generation
+    this.#size = HEADER_BYTES + (batch?.length ?? 0)
   }
 
   /** Empties the file and starts the given generation. */
   reset(generation: number): void {
     ftruncateSync(this.#fd, 0)
-    const header = Buffer.alloc(HEADER_BYTES)
-    header.writeUInt32LE(MAGIC, 0)
-    header.writeUInt32LE(FORMAT, 4)
-    header.writeDoubleLE(generation, 8)
-    writeSync(this.#fd, header)
+    writeSync(this.#fd, headerOf(generation))
     if (this.#fsync) fdatasyncSync(this.#fd)
     this.#generation = generation
     this.#size = HEADER_BYTES
@@ -176,6 +215,19 @@ export class Journal {
     }
     return bytes.subarray(0, done)
   }
+}
+
+function headerOf(generation: number): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES)
+  header.writeUInt32LE(MAGIC, 0)
+  header.writeUInt32LE(FORMAT, 4)
+  header.writeDoubleLE(generation, 8)
+  return header
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done)
 }
 
 function syncDirectory(path: string): void {
@@ -252,17 +304,18 @@ function reduce(bytes: Buffer): JournalEffects {
     }
     at = end
   }
-  const rows: MessageRow[] = []
-  for (const [id, live] of inserts) rows.push(decodeInsert(bytes, live, counted.get(id) ?? bytes.readUInt32LE(live + 22)))
-  return { deletes: [...deletes], updates, inserts: rows }
+  const live: LiveInsert[] = []
+  for (const [id, at] of inserts) {
+    live.push({ op: bytes.subarray(at, at + 6 + bytes.readUInt32LE(at + 2)), deliveries: counted.get(id) ?? bytes.readUInt32LE(at + 22) })
+  }
+  return { deletes: [...deletes], updates, inserts: live }
 }
 
-function decodeInsert(bytes: Buffer, at: number, deliveries: number): MessageRow {
-  const flags = bytes[at + 1]!
-  const id = bytes.readDoubleLE(at + 6)
-  const sentAt = bytes.readDoubleLE(at + 14)
-  const size = bytes.readUInt32LE(at + 26)
-  let p = at + 30
+/** The messages-table row of a live insert. */
+export function rowOf(live: LiveInsert): MessageRow {
+  const bytes = live.op
+  const flags = bytes[1]!
+  let p = 30
   const str = (): string => {
     const n = bytes.readUInt32LE(p)
     p += 4 + n
@@ -279,7 +332,7 @@ function decodeInsert(bytes: Buffer, at: number, deliveries: number): MessageRow
   }
   const headers = flags & HAS_HEADERS ? str() : null
   const ttl = flags & HAS_TTL ? bytes.readDoubleLE(p) : null
-  return [mailbox, id, sender, content, body, headers, sentAt, ttl, deliveries, size]
+  return [mailbox, bytes.readDoubleLE(6), sender, content, body, headers, bytes.readDoubleLE(14), ttl, live.deliveries, bytes.readUInt32LE(26)]
 }
 
 /** Builds one batch in a buffer that is reused from commit to commit. */
@@ -334,6 +387,18 @@ export class BatchEncoder {
     this.#buf.writeDoubleLE(id, this.#at + 1)
     this.#buf.writeUInt32LE(deliveries, this.#at + 9)
     this.#at += 13
+  }
+
+  /** Writes an effects' operations again (a compaction): removes, delivery counts, then the live inserts as they were. */
+  carry(fx: JournalEffects): void {
+    for (const id of fx.deletes) this.remove(id)
+    for (const [id, deliveries] of fx.updates) this.deliveries(id, deliveries)
+    for (const live of fx.inserts) {
+      this.#ensure(live.op.length)
+      this.#buf.set(live.op, this.#at)
+      this.#buf.writeUInt32LE(live.deliveries, this.#at + 22)
+      this.#at += live.op.length
+    }
   }
 
   /** The finished batch, valid until the next write to this encoder; the encoder starts a new one. */

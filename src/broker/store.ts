@@ -12,9 +12,11 @@
  *   MAX_BATCH_OPS writes early, so the event loop is never blocked for more than one bounded batch.
  * - Mailbox messages (insert, remove, delivery counts) go to the journal: a commit appends one batch to it.
  *   A message removed before the commit that inserted it (received at once) is not written at all. When the
- *   journal passes JOURNAL_CHECKPOINT_BYTES, a checkpoint applies it to SQLite in one transaction and empties
- *   it: only messages still queued then reach the database. A checkpoint also comes when about
- *   JOURNAL_CHECKPOINT_MESSAGES written to the journal are still queued, which bounds its work. Reading messages back (load, purge) checkpoints
+ *   journal passes JOURNAL_CHECKPOINT_BYTES, it is reduced to its effect: when that is small (up to
+ *   JOURNAL_CHECKPOINT_MESSAGES operations and a quarter of the bytes), a compaction writes it as a new
+ *   journal and SQLite is not touched; else a checkpoint applies it to SQLite in one transaction and empties
+ *   the journal. A checkpoint also comes when about JOURNAL_CHECKPOINT_MESSAGES written to the journal are
+ *   still queued, which bounds its work. Reading messages back (load, purge) checkpoints
  *   first, so SQLite answers every query. Opening the store applies a journal left by a crash.
  * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
  *   SQLite's transaction before it appends the journal's batch.
@@ -30,7 +32,9 @@ import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
 import type { Message } from '../gen/thriftbus.js'
-import { BatchEncoder, Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES, type MessageRow } from './journal.js'
+import {
+  BatchEncoder, carriedBytes, Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES, rowOf, type LiveInsert,
+} from './journal.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
 /** How the daemon keeps accepted messages. */
@@ -311,7 +315,8 @@ export class SqliteStore implements MessageStore, TopicStore {
     try {
       this.#commitSql()
       this.#appendBatch()
-      if (this.#journal.size >= JOURNAL_CHECKPOINT_BYTES || this.#journalQueued >= JOURNAL_CHECKPOINT_MESSAGES) this.#checkpoint()
+      if (this.#journalQueued >= JOURNAL_CHECKPOINT_MESSAGES) this.#checkpoint()
+      else if (this.#journal.size >= JOURNAL_CHECKPOINT_BYTES) this.#checkpoint(true)
     } catch (err) {
       this.#fail(err as Error)
       return false
@@ -378,16 +383,24 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /**
    * Applies the journal to SQLite in one transaction, with the generation it applied, and empties it. Pending
-   * writes are appended first, and SQLite's open transaction commits with it.
+   * writes are appended first, and SQLite's open transaction commits with it. With mayCompact, a journal
+   * whose effect is small is rewritten as a new journal holding just that effect instead.
    */
-  #checkpoint(): void {
+  #checkpoint(mayCompact = false): void {
     this.#appendBatch()
     if (this.#journal.hasBatches) {
-      const { deletes, updates, inserts } = this.#journal.effects()
+      const fx = this.#journal.effects()
+      if (mayCompact && fx.inserts.length + fx.deletes.length + fx.updates.size <= JOURNAL_CHECKPOINT_MESSAGES &&
+        carriedBytes(fx) <= JOURNAL_CHECKPOINT_BYTES / 4) {
+        this.#batch.carry(fx)
+        this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
+        this.#journalQueued = fx.inserts.length
+        return
+      }
       this.#begin()
-      this.#deleteRows(deletes)
-      for (const [id, deliveries] of updates) this.#s.setDeliveries.run(deliveries, id)
-      this.#insertRows(inserts)
+      this.#deleteRows(fx.deletes)
+      for (const [id, deliveries] of fx.updates) this.#s.setDeliveries.run(deliveries, id)
+      this.#insertRows(fx.inserts)
       this.#s.setMeta.run('journalGeneration', this.#journal.generation)
     }
     this.#commitSql()
@@ -407,14 +420,14 @@ export class SqliteStore implements MessageStore, TopicStore {
     for (; i < ids.length; i++) this.#s.remove.run(ids[i])
   }
 
-  #insertRows(rows: MessageRow[]): void {
+  #insertRows(inserts: LiveInsert[]): void {
     let i = 0
-    for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
+    for (; i + ROWS_PER_STATEMENT <= inserts.length; i += ROWS_PER_STATEMENT) {
       const params: unknown[] = []
-      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rows[k]!) params.push(v)
+      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rowOf(inserts[k]!)) params.push(v)
       this.#s.insertMany.run(params)
     }
-    for (; i < rows.length; i++) this.#s.insert.run(rows[i])
+    for (; i < inserts.length; i++) this.#s.insert.run(rowOf(inserts[i]!))
   }
 
   #write(op: () => void): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { Broker } from '../../src/broker/broker.js'
-import { Journal, JOURNAL_CHECKPOINT_BYTES } from '../../src/broker/journal.js'
+import { Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES } from '../../src/broker/journal.js'
 import { journalPath, SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -84,28 +84,53 @@ t.test('a message sent and received in the same commit is not written at all', a
   t.equal(store.journalBytes, empty)
 })
 
-t.test('a checkpoint moves only the messages still queued into SQLite, and empties the journal', async (t) => {
+t.test('a long journal whose messages were mostly received is compacted: a new journal holds the queued ones, SQLite is not touched', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
   const big = 'x'.repeat(64 * 1024)
   let sent = 0
+  let longest = 0
   // Each commit sends a message and receives an older one: three stay queued.
   for (;;) {
     broker.send(msg('q', `${sent++}:${big}`))
     if (sent > 3) broker.take('q', 1)
     if (!store.commit()) throw new Error('commit failed')
-    if (store.journalBytes === 16) break
+    if (store.journalBytes < longest) break
+    longest = store.journalBytes
   }
-  t.ok(sent * big.length >= JOURNAL_CHECKPOINT_BYTES, `the commit that passed the limit checkpointed (after ${sent} messages)`)
+  t.ok(longest >= JOURNAL_CHECKPOINT_BYTES - 80 * 1024, `the journal was compacted when it reached the limit (${longest} bytes, ${sent} messages)`)
+  t.ok(store.journalBytes < 4 * 66 * 1024, `it holds the three queued messages (${store.journalBytes} bytes)`)
+  t.notOk(existsSync(join(dir, 'thriftbus.journal.tmp')), 'the new file replaced the old one')
   const image = crashImage(t, dir)
   const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  const stored = raw.prepare('SELECT content FROM messages ORDER BY id').pluck().all() as string[]
-  t.same(stored.map((c) => Number(c.split(':')[0])), [sent - 3, sent - 2, sent - 1], 'SQLite holds only the queued messages')
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no message')
   raw.close()
   broker.take('q', 1)
+  broker.send(msg('q', `${sent++}:after`))
   t.equal(store.commit(), true)
   const after = open(t, crashImage(t, dir))
-  t.same(after.broker.take('q', 10).map((m) => m.content.split(':')[0]), [String(sent - 2), String(sent - 1)], 'the removal after the checkpoint is replayed')
+  t.same(after.broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 3, sent - 2, sent - 1].map(String),
+    'after a crash: the compacted messages, less the one received since, and the one sent since')
+})
+
+t.test('once JOURNAL_CHECKPOINT_MESSAGES written to the journal are still queued, a checkpoint moves them into SQLite', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  let sent = 0
+  while (sent < JOURNAL_CHECKPOINT_MESSAGES + 64) {
+    for (let i = 0; i < 64; i++) broker.send(msg('q', String(sent++)))
+    if (!store.commit()) throw new Error('commit failed')
+    if (store.journalBytes === 16) break
+  }
+  t.equal(sent, JOURNAL_CHECKPOINT_MESSAGES, 'the commit that reached the count checkpointed')
+  const raw = new Database(join(crashImage(t, dir), STORE_FILE), { readonly: true })
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), JOURNAL_CHECKPOINT_MESSAGES, 'SQLite holds every queued message')
+  raw.close()
+  t.same(contents(broker.take('q', 3)), ['0', '1', '2'])
+  t.equal(store.commit(), true)
+  const after = open(t, crashImage(t, dir))
+  t.match(after.broker.stats('q'), { depth: JOURNAL_CHECKPOINT_MESSAGES - 3 })
+  t.same(contents(after.broker.take('q', 2)), ['3', '4'], 'the receives after the checkpoint are replayed from the journal')
 })
 
 t.test('close() applies the journal, so the database alone holds every queued message', async (t) => {
