@@ -5,10 +5,10 @@
  * it into SQLite's B-tree and deleting it again costs about 4 µs a message; appending its bytes, and later 9
  * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal,
  * and when the journal is long the store reduces it to its effect (JournalEffects): the messages still
- * queued, and what happened to rows already in SQLite. If that is small, a *compaction* writes just that into
- * a new journal file (rewrite(), an atomic rename); otherwise, or when SQLite must answer a query, a
- * *checkpoint* applies it to SQLite in one transaction and empties the journal. Either way the messages
- * removed meanwhile never reach the database.
+ * queued, and what happened to rows already in SQLite. A *compaction* applies to SQLite what happened to
+ * its rows and the queued messages past the first JOURNAL_KEEP_MESSAGES, then writes the kept ones into a new
+ * journal file (rewrite(), an atomic rename). When SQLite must answer a query, a *checkpoint* applies the
+ * whole journal to SQLite and empties it. Either way the messages removed meanwhile never reach the database.
  *
  * The file: a 16-byte header (magic, format, generation), then batches. A batch is what one commit wrote:
  * `u32 payload length | u32 CRC-32 of the payload | payload`, the payload a sequence of operations:
@@ -19,8 +19,11 @@
  * with str and bytes as `u32 byte length | bytes`, little-endian throughout.
  *
  * Applying a journal is idempotent (inserts replace, removes and updates name one id), and a checkpoint
- * records the generation it applied in the same SQLite transaction (a compaction's new file has the next one). So a crash between the checkpoint's commit
- * and the journal's reset is harmless: the next start sees that generation applied and skips it.
+ * records the generation it applied in the same SQLite transaction. So a crash between the checkpoint's commit
+ * and the journal's reset is harmless: the next start sees that generation applied and skips it. A compaction
+ * commits part of a journal's effect to SQLite before it replaces the file with one of the next generation,
+ * and records no generation: a crash between the two applies the old journal whole at the next start, the
+ * part already in SQLite again.
  *
  * A batch cut short at the end of the file (the daemon died inside the write, or the machine lost power
  * before `durable` data reached the disk) was never confirmed to anyone, and is dropped. Damage anywhere
@@ -35,16 +38,20 @@ import type { Message } from '../gen/thriftbus.js'
 import { utf8Slice, utf8Write } from '../wire/utf8.js'
 
 /**
- * A journal this long is applied to SQLite at the next commit. Reading and reducing it takes a few ms (the
- * messages removed meanwhile are only skipped), and a restart replays at most this much.
+ * A journal this long is compacted at the next commit. Reading and reducing it takes a few ms (the messages
+ * removed meanwhile are only skipped), and a restart replays at most about this much.
  */
-export const JOURNAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+export const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024
+/** A journal holding this many messages still queued is compacted at the next commit. */
+export const JOURNAL_COMPACT_MESSAGES = 8192
 /**
- * A journal holding this many messages still queued is applied to SQLite at the next commit, so that one
- * checkpoint inserts at most about as many rows as one full commit did before the journal (MAX_BATCH_OPS),
- * however fast messages pile up.
+ * A compaction keeps at most this many of the queued messages (and JOURNAL_KEEP_BYTES) in the new journal
+ * and moves the rest into SQLite: one compaction inserts about JOURNAL_COMPACT_MESSAGES - JOURNAL_KEEP_MESSAGES
+ * rows (tens of ms) however fast messages pile up, and a mailbox whose backlog stays under this many never
+ * touches SQLite.
  */
-export const JOURNAL_CHECKPOINT_MESSAGES = 4096
+export const JOURNAL_KEEP_MESSAGES = 4096
+export const JOURNAL_KEEP_BYTES = 1024 * 1024
 
 const MAGIC = 0x4a425454 // "TTBJ" read little-endian
 const FORMAT = 1
@@ -82,11 +89,18 @@ export interface LiveInsert {
   deliveries: number
 }
 
-/** The bytes an effects' operations take when written again as one batch (BatchEncoder.carry). */
-export function carriedBytes(fx: JournalEffects): number {
-  let n = BATCH_HEADER_BYTES + 9 * fx.deletes.length + 13 * fx.updates.size
-  for (const live of fx.inserts) n += live.op.length
-  return n
+/**
+ * How many of an effects' inserts, from the first, a compaction keeps in the journal: at most
+ * JOURNAL_KEEP_MESSAGES and JOURNAL_KEEP_BYTES.
+ */
+export function insertsToKeep(fx: JournalEffects): number {
+  let bytes = 0
+  const max = Math.min(fx.inserts.length, JOURNAL_KEEP_MESSAGES)
+  for (let i = 0; i < max; i++) {
+    bytes += fx.inserts[i]!.op.length
+    if (bytes > JOURNAL_KEEP_BYTES) return i
+  }
+  return max
 }
 
 export class JournalError extends Error {}
@@ -389,11 +403,9 @@ export class BatchEncoder {
     this.#at += 13
   }
 
-  /** Writes an effects' operations again (a compaction): removes, delivery counts, then the live inserts as they were. */
-  carry(fx: JournalEffects): void {
-    for (const id of fx.deletes) this.remove(id)
-    for (const [id, deliveries] of fx.updates) this.deliveries(id, deliveries)
-    for (const live of fx.inserts) {
+  /** Writes live inserts again, as they were, with their latest delivery counts (a compaction). */
+  carry(inserts: LiveInsert[]): void {
+    for (const live of inserts) {
       this.#ensure(live.op.length)
       this.#buf.set(live.op, this.#at)
       this.#buf.writeUInt32LE(live.deliveries, this.#at + 22)

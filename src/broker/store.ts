@@ -12,12 +12,11 @@
  *   MAX_BATCH_OPS writes early, so the event loop is never blocked for more than one bounded batch.
  * - Mailbox messages (insert, remove, delivery counts) go to the journal: a commit appends one batch to it.
  *   A message removed before the commit that inserted it (received at once) is not written at all. When the
- *   journal passes JOURNAL_CHECKPOINT_BYTES, it is reduced to its effect: when that is small (up to
- *   JOURNAL_CHECKPOINT_MESSAGES operations and a quarter of the bytes), a compaction writes it as a new
- *   journal and SQLite is not touched; else a checkpoint applies it to SQLite in one transaction and empties
- *   the journal. A checkpoint also comes when about JOURNAL_CHECKPOINT_MESSAGES written to the journal are
- *   still queued, which bounds its work. Reading messages back (load, purge) checkpoints
- *   first, so SQLite answers every query. Opening the store applies a journal left by a crash.
+ *   journal passes JOURNAL_COMPACT_BYTES, or holds JOURNAL_COMPACT_MESSAGES still queued, a compaction
+ *   rewrites it with only the messages still queued (up to JOURNAL_KEEP_MESSAGES; the rest go into SQLite),
+ *   so the messages received meanwhile never reach the database. Reading messages back (load, purge) first
+ *   checkpoints: the whole journal goes into SQLite, which then answers every query. Opening the store
+ *   applies a journal left by a crash.
  * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
  *   SQLite's transaction before it appends the journal's batch.
  * - `durable`: synchronous=NORMAL and plain journal writes: a commit reaches the operating system (survives
@@ -33,7 +32,8 @@ import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
 import type { Message } from '../gen/thriftbus.js'
 import {
-  BatchEncoder, carriedBytes, Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES, rowOf, type LiveInsert,
+  BatchEncoder, insertsToKeep, Journal, JOURNAL_COMPACT_BYTES, JOURNAL_COMPACT_MESSAGES, rowOf, type JournalEffects,
+  type LiveInsert,
 } from './journal.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
@@ -177,7 +177,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty
   }
 
-  /** The journal's size in bytes (it is applied to SQLite at JOURNAL_CHECKPOINT_BYTES). */
+  /** The journal's size in bytes (it is compacted at JOURNAL_COMPACT_BYTES). */
   get journalBytes(): number {
     return this.#journal.size
   }
@@ -315,8 +315,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     try {
       this.#commitSql()
       this.#appendBatch()
-      if (this.#journalQueued >= JOURNAL_CHECKPOINT_MESSAGES) this.#checkpoint()
-      else if (this.#journal.size >= JOURNAL_CHECKPOINT_BYTES) this.#checkpoint(true)
+      if (this.#journal.size >= JOURNAL_COMPACT_BYTES || this.#journalQueued >= JOURNAL_COMPACT_MESSAGES) this.#compact()
     } catch (err) {
       this.#fail(err as Error)
       return false
@@ -382,31 +381,47 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   /**
-   * Applies the journal to SQLite in one transaction, with the generation it applied, and empties it. Pending
-   * writes are appended first, and SQLite's open transaction commits with it. With mayCompact, a journal
-   * whose effect is small is rewritten as a new journal holding just that effect instead.
+   * Rewrites the journal with only the messages still queued, oldest first, up to JOURNAL_KEEP_MESSAGES and
+   * JOURNAL_KEEP_BYTES. What happened to rows already in SQLite, and the queued messages past those, are
+   * committed to SQLite first (with SQLite's open transaction).
    */
-  #checkpoint(mayCompact = false): void {
+  #compact(): void {
+    this.#appendBatch()
+    const fx = this.#journal.effects()
+    const keep = insertsToKeep(fx)
+    if (keep < fx.inserts.length || fx.deletes.length > 0 || fx.updates.size > 0) {
+      this.#apply({ ...fx, inserts: fx.inserts.slice(keep) })
+      // Approximate from here: the kept messages no longer count down when they are received.
+      this.#checkpointedMaxId = this.#journalMaxId
+    }
+    this.#commitSql()
+    this.#batch.carry(fx.inserts.slice(0, keep))
+    this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
+    this.#journalQueued = keep
+  }
+
+  /**
+   * Applies the whole journal to SQLite in one transaction, with the generation it applied, and empties it.
+   * Pending writes are appended first, and SQLite's open transaction commits with it.
+   */
+  #checkpoint(): void {
     this.#appendBatch()
     if (this.#journal.hasBatches) {
-      const fx = this.#journal.effects()
-      if (mayCompact && fx.inserts.length + fx.deletes.length + fx.updates.size <= JOURNAL_CHECKPOINT_MESSAGES &&
-        carriedBytes(fx) <= JOURNAL_CHECKPOINT_BYTES / 4) {
-        this.#batch.carry(fx)
-        this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
-        this.#journalQueued = fx.inserts.length
-        return
-      }
-      this.#begin()
-      this.#deleteRows(fx.deletes)
-      for (const [id, deliveries] of fx.updates) this.#s.setDeliveries.run(deliveries, id)
-      this.#insertRows(fx.inserts)
+      this.#apply(this.#journal.effects())
       this.#s.setMeta.run('journalGeneration', this.#journal.generation)
     }
     this.#commitSql()
     this.#journal.reset(this.#journal.generation + 1)
     this.#journalQueued = 0
     this.#checkpointedMaxId = this.#journalMaxId
+  }
+
+  /** Applies a journal's effect to the messages table, in the open transaction. */
+  #apply(fx: JournalEffects): void {
+    this.#begin()
+    this.#deleteRows(fx.deletes)
+    for (const [id, deliveries] of fx.updates) this.#s.setDeliveries.run(deliveries, id)
+    this.#insertRows(fx.inserts)
   }
 
   /** Checkpoints when the journal holds anything, so that SQLite alone answers a query. */

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { Broker } from '../../src/broker/broker.js'
-import { Journal, JOURNAL_CHECKPOINT_BYTES, JOURNAL_CHECKPOINT_MESSAGES } from '../../src/broker/journal.js'
+import { Journal, JOURNAL_COMPACT_BYTES, JOURNAL_COMPACT_MESSAGES, JOURNAL_KEEP_MESSAGES } from '../../src/broker/journal.js'
 import { journalPath, SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -98,7 +98,7 @@ t.test('a long journal whose messages were mostly received is compacted: a new j
     if (store.journalBytes < longest) break
     longest = store.journalBytes
   }
-  t.ok(longest >= JOURNAL_CHECKPOINT_BYTES - 80 * 1024, `the journal was compacted when it reached the limit (${longest} bytes, ${sent} messages)`)
+  t.ok(longest >= JOURNAL_COMPACT_BYTES - 80 * 1024, `the journal was compacted when it reached the limit (${longest} bytes, ${sent} messages)`)
   t.ok(store.journalBytes < 4 * 66 * 1024, `it holds the three queued messages (${store.journalBytes} bytes)`)
   t.notOk(existsSync(join(dir, 'thriftbus.journal.tmp')), 'the new file replaced the old one')
   const image = crashImage(t, dir)
@@ -113,24 +113,35 @@ t.test('a long journal whose messages were mostly received is compacted: a new j
     'after a crash: the compacted messages, less the one received since, and the one sent since')
 })
 
-t.test('once JOURNAL_CHECKPOINT_MESSAGES written to the journal are still queued, a checkpoint moves them into SQLite', async (t) => {
+t.test('a compaction keeps the oldest JOURNAL_KEEP_MESSAGES queued messages in the journal and moves the rest into SQLite', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
   let sent = 0
-  while (sent < JOURNAL_CHECKPOINT_MESSAGES + 64) {
+  let before: Buffer | undefined
+  while (sent < JOURNAL_COMPACT_MESSAGES + 64) {
+    before = readFileSync(join(dir, 'thriftbus.journal'))
     for (let i = 0; i < 64; i++) broker.send(msg('q', String(sent++)))
     if (!store.commit()) throw new Error('commit failed')
-    if (store.journalBytes === 16) break
+    if (sent >= JOURNAL_COMPACT_MESSAGES) break
   }
-  t.equal(sent, JOURNAL_CHECKPOINT_MESSAGES, 'the commit that reached the count checkpointed')
   const raw = new Database(join(crashImage(t, dir), STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), JOURNAL_CHECKPOINT_MESSAGES, 'SQLite holds every queued message')
+  const ids = raw.prepare('SELECT id FROM messages ORDER BY id').pluck().all() as number[]
   raw.close()
+  t.equal(ids.length, JOURNAL_COMPACT_MESSAGES - JOURNAL_KEEP_MESSAGES, 'SQLite holds the messages past the kept ones')
+  t.equal(ids[0], JOURNAL_KEEP_MESSAGES + 1, 'the newest ones')
+  t.ok(store.journalBytes < JOURNAL_KEEP_MESSAGES * 80, `the journal holds the kept ones (${store.journalBytes} bytes)`)
   t.same(contents(broker.take('q', 3)), ['0', '1', '2'])
   t.equal(store.commit(), true)
-  const after = open(t, crashImage(t, dir))
-  t.match(after.broker.stats('q'), { depth: JOURNAL_CHECKPOINT_MESSAGES - 3 })
-  t.same(contents(after.broker.take('q', 2)), ['3', '4'], 'the receives after the checkpoint are replayed from the journal')
+  const all = (b: Broker) => contents(b.take('q', 100_000))
+  const expected = Array.from({ length: sent - 3 }, (_, i) => String(i + 3))
+  t.same(all(open(t, crashImage(t, dir)).broker), expected, 'after a crash: every message once, in order')
+
+  // A crash between the compaction's SQLite commit and the journal's replacement: SQLite holds what the
+  // compaction moved there (the last commit's messages among them) and the old journal is still in place.
+  const torn = crashImage(t, dir)
+  writeFileSync(join(torn, 'thriftbus.journal'), before!)
+  t.same(all(open(t, torn).broker), Array.from({ length: sent }, (_, i) => String(i)),
+    'the old journal applied over the part already in SQLite: every message once, in order')
 })
 
 t.test('close() applies the journal, so the database alone holds every queued message', async (t) => {
