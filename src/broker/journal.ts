@@ -38,20 +38,21 @@ import type { Message } from '../gen/thriftbus.js'
 import { utf8Slice, utf8Write } from '../wire/utf8.js'
 
 /**
- * A journal this long is compacted at the next commit. Reading and reducing it takes a few ms (the messages
- * removed meanwhile are only skipped), and a restart replays at most about this much.
+ * A journal this long, and at least twice as long as after the last compaction, is compacted at the next
+ * commit. Reading and reducing it takes a few ms (the messages removed meanwhile are only skipped), and a
+ * restart replays at most about this much.
  */
 export const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024
 /** A journal holding this many messages still queued is compacted at the next commit. */
-export const JOURNAL_COMPACT_MESSAGES = 8192
+export const JOURNAL_COMPACT_MESSAGES = 16_384
 /**
  * A compaction keeps at most this many of the queued messages (and JOURNAL_KEEP_BYTES) in the new journal
- * and moves the rest into SQLite: one compaction inserts about JOURNAL_COMPACT_MESSAGES - JOURNAL_KEEP_MESSAGES
- * rows (tens of ms) however fast messages pile up, and a mailbox whose backlog stays under this many never
- * touches SQLite.
+ * and moves the rest into SQLite. So one compaction inserts at most about JOURNAL_COMPACT_MESSAGES -
+ * JOURNAL_KEEP_MESSAGES rows (some tens of ms) however fast messages pile up, and a backlog that swings
+ * below this many (as a receiver that keeps up on a busy machine makes) never reaches SQLite.
  */
-export const JOURNAL_KEEP_MESSAGES = 4096
-export const JOURNAL_KEEP_BYTES = 1024 * 1024
+export const JOURNAL_KEEP_MESSAGES = 8192
+export const JOURNAL_KEEP_BYTES = 2 * 1024 * 1024
 
 const MAGIC = 0x4a425454 // "TTBJ" read little-endian
 const FORMAT = 1

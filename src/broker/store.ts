@@ -115,6 +115,8 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #inserts = new Map<number, PendingInsert>()
   /** About how many messages written to the journal since the last checkpoint are still queued. */
   #journalQueued = 0
+  /** The journal's size after the last compaction. */
+  #compactedBytes = 0
   /** The highest id written to the journal, and what it was at the last checkpoint. */
   #journalMaxId = 0
   #checkpointedMaxId = 0
@@ -315,7 +317,8 @@ export class SqliteStore implements MessageStore, TopicStore {
     try {
       this.#commitSql()
       this.#appendBatch()
-      if (this.#journal.size >= JOURNAL_COMPACT_BYTES || this.#journalQueued >= JOURNAL_COMPACT_MESSAGES) this.#compact()
+      if (this.#journalQueued >= JOURNAL_COMPACT_MESSAGES ||
+        (this.#journal.size >= JOURNAL_COMPACT_BYTES && this.#journal.size >= 2 * this.#compactedBytes)) this.#compact()
     } catch (err) {
       this.#fail(err as Error)
       return false
@@ -398,6 +401,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#batch.carry(fx.inserts.slice(0, keep))
     this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
     this.#journalQueued = keep
+    this.#compactedBytes = this.#journal.size
   }
 
   /**
