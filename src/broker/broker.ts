@@ -448,6 +448,9 @@ export class Broker {
       if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id) || m.id < 1 || m.id > this.#lastId) {
         throw new BusError('INVALID_ARGUMENT', 'returnMessages takes messages as they were received, with the id the daemon gave them')
       }
+      if (m.deliveryCount !== undefined && m.deliveryCount !== null && !(Number.isInteger(m.deliveryCount) && m.deliveryCount >= 0)) {
+        throw new BusError('INVALID_ARGUMENT', `returnMessages takes messages as they were received: deliveryCount ${m.deliveryCount} is negative`)
+      }
     }
     const leases: Lease[] = []
     const plain: Message[] = []

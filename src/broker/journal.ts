@@ -370,7 +370,7 @@ export class BatchEncoder {
       (m.ttlMs !== undefined && m.ttlMs !== null ? HAS_TTL : 0)
     buf.writeDoubleLE(m.id!, start + 6)
     buf.writeDoubleLE(m.sentAtMs ?? 0, start + 14)
-    buf.writeUInt32LE(deliveries, start + 22)
+    buf.writeUInt32LE(deliveries >= 0 ? Math.min(deliveries, 0xffffffff) : 0, start + 22) // the broker checks; a bad count must not fail a write
     buf.writeUInt32LE(size, start + 26)
     this.#at = start + 30
     this.#str(m.recipient)
@@ -400,7 +400,7 @@ export class BatchEncoder {
     this.#ensure(13)
     this.#buf[this.#at] = DELIVERIES
     this.#buf.writeDoubleLE(id, this.#at + 1)
-    this.#buf.writeUInt32LE(deliveries, this.#at + 9)
+    this.#buf.writeUInt32LE(deliveries >= 0 ? Math.min(deliveries, 0xffffffff) : 0, this.#at + 9)
     this.#at += 13
   }
 

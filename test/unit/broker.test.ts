@@ -205,6 +205,8 @@ t.test('returnMessages refuses messages without an id the daemon gave, and ignor
   broker.send(msg('q', 'a'))
   t.throws(() => broker.returnMessages([msg('q', 'x')]), { code: 'INVALID_ARGUMENT' })
   t.throws(() => broker.returnMessages([msg('q', 'x', { id: 99 })]), { code: 'INVALID_ARGUMENT' }, 'an id not given yet')
+  t.throws(() => broker.returnMessages([msg('q', 'x', { id: 1, deliveryCount: -5 })]), { code: 'INVALID_ARGUMENT', message: /deliveryCount -5/ },
+    'a negative delivery count (found by handler-fuzz: the journal could not write it)')
   const a = broker.takeOne('q')!
   broker.returnMessages([a, a])
   t.same(contents(broker.take('q', 10)), ['a'])
