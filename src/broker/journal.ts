@@ -43,18 +43,13 @@ import { utf8Slice, utf8Write } from '../wire/utf8.js'
  * restart replays at most about this much.
  */
 export const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024
-/** A journal holding this many messages still queued is compacted at the next commit. */
-export const JOURNAL_COMPACT_MESSAGES = 12_288
 /**
- * A compaction keeps at most this many of the queued messages (and JOURNAL_KEEP_BYTES) in the new journal
- * and moves the rest into SQLite. So one compaction inserts at most about JOURNAL_COMPACT_MESSAGES -
- * JOURNAL_KEEP_MESSAGES rows (some tens of ms) however fast messages pile up, and a backlog that swings
- * below this many (as a receiver that keeps up on a busy machine makes) never reaches SQLite. While a
- * backlog grows (a producer with no consumer), each compaction reduces the kept messages again and moves about
- * 4096 rows: 25-100 ms on the 2-core machine of the README (bench-free microbenchmark, noisy), where a commit
- * of the store without a journal took about 12 ms at most.
+ * At most this many queued messages (and JOURNAL_KEEP_BYTES) are kept in the journal; the store sends new
+ * messages past them straight to SQLite. A backlog that swings below this many (as a receiver that keeps up
+ * on a busy machine makes) never reaches SQLite. It is the broker's memory window of one mailbox
+ * (MEMORY_WINDOW_MESSAGES).
  */
-export const JOURNAL_KEEP_MESSAGES = 8192
+export const JOURNAL_KEEP_MESSAGES = 16_384
 export const JOURNAL_KEEP_BYTES = 2 * 1024 * 1024
 
 const MAGIC = 0x4a425454 // "TTBJ" read little-endian

@@ -11,12 +11,13 @@
  *   is not committed (group commit: the calls read in one go commit together). A commit that reaches
  *   MAX_BATCH_OPS writes early, so the event loop is never blocked for more than one bounded batch.
  * - Mailbox messages (insert, remove, delivery counts) go to the journal: a commit appends one batch to it.
- *   A message removed before the commit that inserted it (received at once) is not written at all. When the
- *   journal passes JOURNAL_COMPACT_BYTES, or holds JOURNAL_COMPACT_MESSAGES still queued, a compaction
- *   rewrites it with only the messages still queued (up to JOURNAL_KEEP_MESSAGES; the rest go into SQLite),
- *   so the messages received meanwhile never reach the database. Reading messages back (load, purge) first
- *   checkpoints: the whole journal goes into SQLite, which then answers every query. Opening the store
- *   applies a journal left by a crash.
+ *   A message removed before the commit that inserted it (received at once) is not written at all. While
+ *   the journal holds JOURNAL_KEEP_MESSAGES (or JOURNAL_KEEP_BYTES) still queued, new messages go straight
+ *   into SQLite at their commit instead, as they would without a journal: a growing backlog costs each commit
+ *   its share. When the journal passes JOURNAL_COMPACT_BYTES, a compaction rewrites it with only the
+ *   messages still queued, so the messages received meanwhile never reach the database. Reading messages
+ *   back (load, purge) first checkpoints: the whole journal goes into SQLite, which then answers every
+ *   query. Opening the store applies a journal left by a crash.
  * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
  *   SQLite's transaction before it appends the journal's batch.
  * - `durable`: synchronous=NORMAL and plain journal writes: a commit reaches the operating system (survives
@@ -32,8 +33,8 @@ import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
 import type { Message } from '../gen/thriftbus.js'
 import {
-  BatchEncoder, insertsToKeep, Journal, JOURNAL_COMPACT_BYTES, JOURNAL_COMPACT_MESSAGES, rowOf, type JournalEffects,
-  type LiveInsert,
+  BatchEncoder, insertsToKeep, Journal, JOURNAL_COMPACT_BYTES, JOURNAL_KEEP_BYTES, JOURNAL_KEEP_MESSAGES, rowOf,
+  type JournalEffects, type MessageRow,
 } from './journal.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
@@ -113,13 +114,17 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #batch = new BatchEncoder()
   /** Messages waiting for the commit, by id (ids are unique across mailboxes). */
   readonly #inserts = new Map<number, PendingInsert>()
-  /** About how many messages written to the journal since the last checkpoint are still queued. */
-  #journalQueued = 0
+  /** Messages whose insert is in the journal and who are still queued: id -> size. */
+  readonly #inJournal = new Map<number, number>()
+  #inJournalBytes = 0
+  /** Ids of rows to delete from SQLite at the commit: messages that went there directly. */
+  #sqlDeletes: number[] = []
   /** The journal's size after the last compaction. */
   #compactedBytes = 0
-  /** The highest id written to the journal, and what it was at the last checkpoint. */
-  #journalMaxId = 0
-  #checkpointedMaxId = 0
+  /** The highest id of each mailbox inserted into the journal since the last checkpoint. */
+  readonly #journalMaxIds = new Map<string, number>()
+  /** True when the journal holds a removal of a message that SQLite may hold (one that was put back). */
+  #journalRemovesRows = false
 
   /**
    * Opens (or creates) the store at path and its journal next to it, and applies what the journal holds.
@@ -176,7 +181,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty
+    return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
   }
 
   /** The journal's size in bytes (it is compacted at JOURNAL_COMPACT_BYTES). */
@@ -198,8 +203,12 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#inserts.delete(id)
       if (pending.fresh) return // never written: nothing to remove
     }
-    this.#batch.remove(id)
-    if (id > this.#checkpointedMaxId) this.#journalQueued--
+    // The journal's removal of a message put back (pending) reaches an older copy in SQLite as well.
+    if (this.#forget(id)) this.#batch.remove(id)
+    else if (pending) {
+      this.#batch.remove(id)
+      this.#journalRemovesRows = true
+    } else this.#sqlDeletes.push(id)
     this.#buffered()
   }
 
@@ -210,8 +219,12 @@ export class SqliteStore implements MessageStore, TopicStore {
       pending.deliveries = deliveries
       return
     }
-    this.#batch.deliveries(id, deliveries)
-    this.#buffered()
+    if (this.#inJournal.has(id)) {
+      this.#batch.deliveries(id, deliveries)
+      this.#buffered()
+    } else {
+      this.#write(() => this.#s.setDeliveries.run(deliveries, id))
+    }
   }
 
   purge(mailbox: string): number {
@@ -224,7 +237,10 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   load(mailbox: string, afterId: number, limit: number, maxBytes = Infinity): Message[] {
-    this.#settle()
+    // SQLite must hold what the journal knows of this mailbox past afterId, and every removal the journal holds
+    // of a row in SQLite; messages past the journal's share went to SQLite directly and need no checkpoint.
+    this.#read(() => this.#flushPending())
+    if (this.#journalRemovesRows || (this.#journalMaxIds.get(mailbox) ?? 0) > afterId) this.#settle()
     const out: Message[] = []
     this.#read(() => {
       let bytes = 0
@@ -315,10 +331,8 @@ export class SqliteStore implements MessageStore, TopicStore {
     if (this.#failed) return false
     if (!this.pending) return true
     try {
-      this.#commitSql()
-      this.#appendBatch()
-      if (this.#journalQueued >= JOURNAL_COMPACT_MESSAGES ||
-        (this.#journal.size >= JOURNAL_COMPACT_BYTES && this.#journal.size >= 2 * this.#compactedBytes)) this.#compact()
+      this.#flushPending()
+      if (this.#journal.size >= JOURNAL_COMPACT_BYTES && this.#journal.size >= 2 * this.#compactedBytes) this.#compact()
     } catch (err) {
       this.#fail(err as Error)
       return false
@@ -371,36 +385,68 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#queueCommit()
   }
 
-  /** Appends the pending writes to the journal as one batch: removes and delivery counts, then inserts (an insert after a remove of the same message wins). */
-  #appendBatch(): void {
+  /**
+   * Writes what is pending. New messages go to the journal while it holds fewer than JOURNAL_KEEP_MESSAGES
+   * (and JOURNAL_KEEP_BYTES) still queued, and straight into SQLite past that, so that a growing backlog
+   * costs every commit its share of SQLite inserts instead of stalling one compaction. SQLite's part
+   * commits first; then the journal's batch is appended: removes and delivery counts, then inserts (an
+   * insert after a remove of the same message wins).
+   */
+  #flushPending(): void {
+    let rows: MessageRow[] | undefined
     for (const p of this.#inserts.values()) {
-      this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
-      if (p.m.id! > this.#journalMaxId) this.#journalMaxId = p.m.id!
+      if (p.fresh && (this.#inJournal.size >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
+        const m = p.m
+        ;(rows ??= []).push([
+          m.recipient, m.id!, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
+          m.sentAtMs ?? 0, m.ttlMs ?? null, p.deliveries, p.size,
+        ])
+      } else {
+        this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
+        if (!(p.m.id! <= (this.#journalMaxIds.get(p.m.recipient) ?? 0))) this.#journalMaxIds.set(p.m.recipient, p.m.id!)
+        this.#forget(p.m.id!)
+        this.#inJournal.set(p.m.id!, p.size)
+        this.#inJournalBytes += p.size
+      }
     }
-    this.#journalQueued += this.#inserts.size
     this.#inserts.clear()
+    if (rows || this.#sqlDeletes.length > 0) {
+      this.#begin()
+      this.#deleteRows(this.#sqlDeletes)
+      this.#sqlDeletes = []
+      if (rows) this.#insertRows(rows)
+    }
+    this.#commitSql()
     if (!this.#batch.empty) this.#journal.append(this.#batch.finish())
     this.#ops = 0
   }
 
+  /** Drops id from the messages counted in the journal; true when it was one. */
+  #forget(id: number): boolean {
+    const size = this.#inJournal.get(id)
+    if (size === undefined) return false
+    this.#inJournal.delete(id)
+    this.#inJournalBytes -= size
+    return true
+  }
+
   /**
    * Rewrites the journal with only the messages still queued, oldest first, up to JOURNAL_KEEP_MESSAGES and
-   * JOURNAL_KEEP_BYTES. What happened to rows already in SQLite, and the queued messages past those, are
-   * committed to SQLite first (with SQLite's open transaction).
+   * JOURNAL_KEEP_BYTES (more are there only when messages were put back). What happened to rows already in
+   * SQLite, and the queued messages past those, are committed to SQLite first.
    */
   #compact(): void {
-    this.#appendBatch()
+    this.#flushPending()
     const fx = this.#journal.effects()
     const keep = insertsToKeep(fx)
     if (keep < fx.inserts.length || fx.deletes.length > 0 || fx.updates.size > 0) {
-      this.#apply({ ...fx, inserts: fx.inserts.slice(keep) })
-      // Approximate from here: the kept messages no longer count down when they are received.
-      this.#checkpointedMaxId = this.#journalMaxId
+      const spilled = fx.inserts.slice(keep)
+      this.#apply({ ...fx, inserts: spilled })
+      for (const live of spilled) this.#forget(live.op.readDoubleLE(6))
     }
     this.#commitSql()
     this.#batch.carry(fx.inserts.slice(0, keep))
     this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
-    this.#journalQueued = keep
     this.#compactedBytes = this.#journal.size
   }
 
@@ -409,15 +455,17 @@ export class SqliteStore implements MessageStore, TopicStore {
    * Pending writes are appended first, and SQLite's open transaction commits with it.
    */
   #checkpoint(): void {
-    this.#appendBatch()
+    this.#flushPending()
     if (this.#journal.hasBatches) {
       this.#apply(this.#journal.effects())
       this.#s.setMeta.run('journalGeneration', this.#journal.generation)
     }
     this.#commitSql()
     this.#journal.reset(this.#journal.generation + 1)
-    this.#journalQueued = 0
-    this.#checkpointedMaxId = this.#journalMaxId
+    this.#inJournal.clear()
+    this.#inJournalBytes = 0
+    this.#journalMaxIds.clear()
+    this.#journalRemovesRows = false
   }
 
   /** Applies a journal's effect to the messages table, in the open transaction. */
@@ -425,7 +473,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#begin()
     this.#deleteRows(fx.deletes)
     for (const [id, deliveries] of fx.updates) this.#s.setDeliveries.run(deliveries, id)
-    this.#insertRows(fx.inserts)
+    this.#insertRows(fx.inserts.map(rowOf))
   }
 
   /** Checkpoints when the journal holds anything, so that SQLite alone answers a query. */
@@ -439,14 +487,14 @@ export class SqliteStore implements MessageStore, TopicStore {
     for (; i < ids.length; i++) this.#s.remove.run(ids[i])
   }
 
-  #insertRows(inserts: LiveInsert[]): void {
+  #insertRows(rows: MessageRow[]): void {
     let i = 0
-    for (; i + ROWS_PER_STATEMENT <= inserts.length; i += ROWS_PER_STATEMENT) {
+    for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
       const params: unknown[] = []
-      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rowOf(inserts[k]!)) params.push(v)
+      for (let k = i; k < i + ROWS_PER_STATEMENT; k++) for (const v of rows[k]!) params.push(v)
       this.#s.insertMany.run(params)
     }
-    for (; i < inserts.length; i++) this.#s.insert.run(rowOf(inserts[i]!))
+    for (; i < rows.length; i++) this.#s.insert.run(rows[i])
   }
 
   #write(op: () => void): void {

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { Broker } from '../../src/broker/broker.js'
-import { Journal, JOURNAL_COMPACT_BYTES, JOURNAL_COMPACT_MESSAGES, JOURNAL_KEEP_MESSAGES } from '../../src/broker/journal.js'
+import { Journal, JOURNAL_COMPACT_BYTES, JOURNAL_KEEP_MESSAGES } from '../../src/broker/journal.js'
 import { journalPath, SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -113,35 +113,54 @@ t.test('a long journal whose messages were mostly received is compacted: a new j
     'after a crash: the compacted messages, less the one received since, and the one sent since')
 })
 
-t.test('a compaction keeps the oldest JOURNAL_KEEP_MESSAGES queued messages in the journal and moves the rest into SQLite', async (t) => {
+t.test('past JOURNAL_KEEP_MESSAGES queued in the journal, new messages go straight into SQLite at their commit', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
+  const total = JOURNAL_KEEP_MESSAGES + 1000
   let sent = 0
-  let before: Buffer | undefined
-  while (sent < JOURNAL_COMPACT_MESSAGES + 64) {
-    before = readFileSync(join(dir, 'thriftbus.journal'))
-    for (let i = 0; i < 64; i++) broker.send(msg('q', String(sent++)))
+  while (sent < total) {
+    for (let i = 0; i < 50; i++) broker.send(msg('q', String(sent++)))
     if (!store.commit()) throw new Error('commit failed')
-    if (sent >= JOURNAL_COMPACT_MESSAGES) break
   }
-  const raw = new Database(join(crashImage(t, dir), STORE_FILE), { readonly: true })
-  const ids = raw.prepare('SELECT id FROM messages ORDER BY id').pluck().all() as number[]
-  raw.close()
-  t.equal(ids.length, JOURNAL_COMPACT_MESSAGES - JOURNAL_KEEP_MESSAGES, 'SQLite holds the messages past the kept ones')
-  t.equal(ids[0], JOURNAL_KEEP_MESSAGES + 1, 'the newest ones')
-  t.ok(store.journalBytes < JOURNAL_KEEP_MESSAGES * 80, `the journal holds the kept ones (${store.journalBytes} bytes)`)
-  t.same(contents(broker.take('q', 3)), ['0', '1', '2'])
+  const ids = (image: string) => {
+    const raw = new Database(join(image, STORE_FILE), { readonly: true })
+    const all = raw.prepare('SELECT id FROM messages ORDER BY id').pluck().all() as number[]
+    raw.close()
+    return all
+  }
+  const inSql = sent - JOURNAL_KEEP_MESSAGES
+  const first = ids(crashImage(t, dir))
+  t.equal(first.length, inSql, 'SQLite holds the messages past the journal\'s share')
+  t.equal(first[0], JOURNAL_KEEP_MESSAGES + 1, 'the newest ones')
+  // Receiving the journal's messages, and one of SQLite's, frees the journal: the next messages go there again.
+  const taken = broker.take('q', JOURNAL_KEEP_MESSAGES + 1)
+  t.equal(taken.at(-1)!.id, JOURNAL_KEEP_MESSAGES + 1)
+  for (let i = 0; i < 50; i++) broker.send(msg('q', String(sent++)))
   t.equal(store.commit(), true)
+  t.equal(ids(crashImage(t, dir)).length, inSql - 1, 'the row of the message taken from SQLite is deleted; the new ones are in the journal')
   const all = (b: Broker) => contents(b.take('q', 100_000))
-  const expected = Array.from({ length: sent - 3 }, (_, i) => String(i + 3))
-  t.same(all(open(t, crashImage(t, dir)).broker), expected, 'after a crash: every message once, in order')
+  t.same(all(open(t, crashImage(t, dir)).broker), Array.from({ length: sent - JOURNAL_KEEP_MESSAGES - 1 }, (_, i) => String(i + JOURNAL_KEEP_MESSAGES + 1)),
+    'after a crash: every message once, in order, from both')
+})
 
-  // A crash between the compaction's SQLite commit and the journal's replacement: SQLite holds what the
-  // compaction moved there (the last commit's messages among them) and the old journal is still in place.
-  const torn = crashImage(t, dir)
-  writeFileSync(join(torn, 'thriftbus.journal'), before!)
-  t.same(all(open(t, torn).broker), Array.from({ length: sent }, (_, i) => String(i)),
-    'the old journal applied over the part already in SQLite: every message once, in order')
+t.test('a crash during a compaction leaves the old journal, which gives the same messages', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  const big = 'x'.repeat(64 * 1024)
+  let sent = 0
+  let before: Buffer
+  for (;;) {
+    before = readFileSync(join(dir, 'thriftbus.journal'))
+    broker.send(msg('q', `${sent++}:${big}`))
+    if (sent > 3) broker.take('q', 1)
+    const size = store.journalBytes
+    if (!store.commit()) throw new Error('commit failed')
+    if (store.journalBytes < size) break
+  }
+  const image = crashImage(t, dir)
+  writeFileSync(join(image, 'thriftbus.journal'), before)
+  t.same(open(t, image).broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 4, sent - 3, sent - 2].map(String),
+    'the journal as it was before the commit that compacted it')
 })
 
 t.test('close() applies the journal, so the database alone holds every queued message', async (t) => {
