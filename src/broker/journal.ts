@@ -3,12 +3,14 @@
  *
  * Why: in the steady state of a busy mailbox almost every message is received within milliseconds. Inserting
  * it into SQLite's B-tree and deleting it again costs about 4 µs a message; appending its bytes, and later 9
- * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal,
- * and when the journal is long the store reduces it to its effect (JournalEffects): the messages still
- * queued, and what happened to rows already in SQLite. A *compaction* applies to SQLite what happened to
- * its rows and the queued messages past the first JOURNAL_KEEP_MESSAGES, then writes the kept ones into a new
- * journal file (rewrite(), an atomic rename). When SQLite must answer a query, a *checkpoint* applies the
- * whole journal to SQLite and empties it. Either way the messages removed meanwhile never reach the database.
+ * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal
+ * (the store sends messages past the journal's share, JOURNAL_KEEP_MESSAGES, straight to SQLite), and when
+ * the journal is long the store reduces it to its effect (JournalEffects): the messages still queued, and
+ * what happened to rows already in SQLite. A *compaction* applies to SQLite what happened to its rows (and
+ * any queued messages past the share, which only messages put back can make), then writes the queued ones
+ * into a new journal file (rewrite(), an atomic rename). When SQLite must answer a query, a *checkpoint*
+ * applies the whole journal to SQLite and empties it. Either way the messages removed meanwhile never reach
+ * the database.
  *
  * The file: a 16-byte header (magic, format, generation), then batches. A batch is what one commit wrote:
  * `u32 payload length | u32 CRC-32 of the payload | payload`, the payload a sequence of operations:
