@@ -15,9 +15,10 @@
  *   the journal holds JOURNAL_KEEP_MESSAGES (or JOURNAL_KEEP_BYTES) still queued, new messages go straight
  *   into SQLite at their commit instead, as they would without a journal: a growing backlog costs each commit
  *   its share. When the journal passes JOURNAL_COMPACT_BYTES, a compaction rewrites it with only the
- *   messages still queued, so the messages received meanwhile never reach the database. Reading messages
- *   back (load, purge) first checkpoints: the whole journal goes into SQLite, which then answers every
- *   query. Opening the store applies a journal left by a crash.
+ *   messages still queued, so the messages received meanwhile never reach the database. Reading a mailbox
+ *   back (load) first checkpoints when the journal may hold later messages of it or removals of SQLite's
+ *   rows, and purge, stop and the start-up queries always do: the whole journal goes into SQLite, which then
+ *   answers the query. Opening the store applies a journal left by a crash.
  * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
  *   SQLite's transaction before it appends the journal's batch.
  * - `durable`: synchronous=NORMAL and plain journal writes: a commit reaches the operating system (survives
