@@ -405,7 +405,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       } else {
         this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
         if (!(p.m.id! <= (this.#journalMaxIds.get(p.m.recipient) ?? 0))) this.#journalMaxIds.set(p.m.recipient, p.m.id!)
-        this.#forget(p.m.id!)
+        if (!p.fresh) this.#forget(p.m.id!) // a message put back may be counted already; a new one never is
         this.#inJournal.set(p.m.id!, p.size)
         this.#inJournalBytes += p.size
       }
