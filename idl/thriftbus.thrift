@@ -108,6 +108,14 @@ struct MailboxInfo {
   7: i64 deadLettered
 }
 
+/** A message that sendMessages refused: where it was in the list, and why. */
+struct SendFailure {
+  /** Its position in the list passed to sendMessages, from 0. */
+  1: i32 index
+  2: ErrorCode code
+  3: string message
+}
+
 /** A subscription to a topic pattern (PubSub). */
 struct SubscriptionInfo {
   1: i64 id
@@ -175,6 +183,12 @@ service MessageService {
    * the daemon has accepted it.
    */
   bool sendMessage(1: Message message) throws (1: BusException error)
+  /**
+   * Sends several messages in one call, in the list's order: each is accepted or refused on its own, as
+   * sendMessage would accept or refuse it, and a refused one does not stop the others. Returns the refused
+   * ones, in order (an empty list: all were accepted). The SDK sends the send() calls of one tick this way.
+   */
+  list<SendFailure> sendMessages(1: list<Message> messages) throws (1: BusException error)
 
   /**
    * Takes the oldest message from the mailbox named recipient.

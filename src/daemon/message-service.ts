@@ -1,13 +1,14 @@
 /** Binds MessageService's methods to the broker. Each handler answers its call now, or parks it (long-polls). */
-import { BusError } from '../errors.js'
+import { BusError, isBusError } from '../errors.js'
 import {
-  MessageService, type DaemonStatus, type Message,
+  ErrorCode, MessageService, type DaemonStatus, type Message, type SendFailure,
   type MessageService_receiveLeased_args, type MessageService_receiveMessage_args, type MessageService_receiveMessages_args,
 } from '../gen/thriftbus.js'
 import { checkMailboxName, type Broker, type TakeMode, type Waiter } from '../broker/broker.js'
 import type { Router } from '../broker/router.js'
 import type { StructBytes } from '../wire/struct-copy.js'
 import type { HelperManager } from './helper-manager.js'
+import type { Logger } from './log.js'
 import type { Call, MethodBinding } from './session.js'
 
 /** Most messages one receiveMessages call returns. */
@@ -19,6 +20,7 @@ export interface MessageServiceHost {
   readonly helpers: HelperManager
   readonly maxMessageBytes: number
   status(): DaemonStatus
+  readonly log: Logger
   /** Starts a graceful shutdown after the current reply is written. */
   requestShutdown(): void
 }
@@ -34,6 +36,22 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
       if (!args.message) throw new BusError('INVALID_ARGUMENT', 'sendMessage needs a message; pass Message(sender, recipient, content)')
       broker.send(args.message)
       call.reply({ success: true })
+    }),
+    bind(methods.sendMessages, (call, args) => {
+      // Each message on its own, as sendMessage: one refused does not undo or stop the others.
+      const failures: SendFailure[] = []
+      const messages = args.messages
+      for (let i = 0; i < messages.length; i++) {
+        try {
+          broker.send(messages[i]!)
+        } catch (err) {
+          if (!isBusError(err)) host.log('error', `sendMessages: message ${i} failed: ${(err as Error)?.stack ?? String(err)}`)
+          failures.push(isBusError(err)
+            ? { index: i, code: err.codeValue, message: err.message }
+            : { index: i, code: ErrorCode.INTERNAL, message: 'internal error in the thriftbus daemon; its log has the details' })
+        }
+      }
+      call.reply({ success: failures })
     }),
     bind(methods.receiveMessage, (call, args: MessageService_receiveMessage_args) => {
       const m = broker.takeOne(args.recipient)

@@ -498,6 +498,68 @@ export function writeMailboxInfo(w: ProtocolWriter, v: MailboxInfo): void {
 }
 
 /**
+ * A message that sendMessages refused: where it was in the list, and why.
+ */
+export interface SendFailure {
+  /**
+   * Its position in the list passed to sendMessages, from 0.
+   */
+  index: number
+  code: number
+  message: string
+}
+
+export function readSendFailure(r: ProtocolReader): SendFailure {
+  const v: SendFailure = { index: 0, code: 0, message: '' }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_I32) {
+          v.index = r.readI32()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I32) {
+          v.code = r.readI32()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_STRING) {
+          v.message = r.readString()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeSendFailure(w: ProtocolWriter, v: SendFailure): void {
+  w.writeStructBegin()
+  if (v.index !== undefined && v.index !== null) {
+    w.writeFieldBegin(T_I32, 1)
+    w.writeI32(v.index)
+  }
+  if (v.code !== undefined && v.code !== null) {
+    w.writeFieldBegin(T_I32, 2)
+    w.writeI32(v.code)
+  }
+  if (v.message !== undefined && v.message !== null) {
+    w.writeFieldBegin(T_STRING, 3)
+    w.writeString(v.message)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
  * A subscription to a topic pattern (PubSub).
  */
 export interface SubscriptionInfo {
@@ -1109,6 +1171,107 @@ export function writeMessageService_sendMessage_result(w: ProtocolWriter, v: Mes
   if (v.success !== undefined && v.success !== null) {
     w.writeFieldBegin(T_BOOL, 0)
     w.writeBool(v.success)
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_sendMessages_args {
+  messages: Message[]
+}
+
+export function readMessageService_sendMessages_args(r: ProtocolReader): MessageService_sendMessages_args {
+  const v: MessageService_sendMessages_args = { messages: [] }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: Message[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readMessage(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.messages = x0
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_sendMessages_args(w: ProtocolWriter, v: MessageService_sendMessages_args): void {
+  w.writeStructBegin()
+  if (v.messages !== undefined && v.messages !== null) {
+    w.writeFieldBegin(T_LIST, 1)
+    w.writeListBegin(T_STRUCT, v.messages.length)
+    for (const e0 of v.messages) {
+      writeMessage(w, e0)
+    }
+    w.writeListEnd()
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_sendMessages_result {
+  success?: SendFailure[]
+  error?: BusException
+}
+
+export function readMessageService_sendMessages_result(r: ProtocolReader): MessageService_sendMessages_result {
+  const v: MessageService_sendMessages_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: SendFailure[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readSendFailure(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.success = x0
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_sendMessages_result(w: ProtocolWriter, v: MessageService_sendMessages_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_LIST, 0)
+    w.writeListBegin(T_STRUCT, v.success.length)
+    for (const e0 of v.success) {
+      writeSendFailure(w, e0)
+    }
+    w.writeListEnd()
   }
   if (v.error !== undefined && v.error !== null) {
     w.writeFieldBegin(T_STRUCT, 1)
@@ -2237,6 +2400,15 @@ export const MessageService = {
       readResult: readMessageService_sendMessage_result,
       writeResult: writeMessageService_sendMessage_result,
     } as MethodCodec<MessageService_sendMessage_args, MessageService_sendMessage_result>,
+    sendMessages: {
+      name: 'sendMessages',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_sendMessages_args,
+      writeArgs: writeMessageService_sendMessages_args,
+      readResult: readMessageService_sendMessages_result,
+      writeResult: writeMessageService_sendMessages_result,
+    } as MethodCodec<MessageService_sendMessages_args, MessageService_sendMessages_result>,
     receiveMessage: {
       name: 'receiveMessage',
       oneway: false,

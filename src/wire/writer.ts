@@ -59,6 +59,24 @@ export abstract class WireWriter implements ProtocolWriter {
     this.pos += bytes.length
   }
 
+  /** Bytes written so far into the message being written (a place to come back to with rollback or patchI32). */
+  get messageOffset(): number {
+    return this.pos - this.#messageStart
+  }
+
+  /**
+   * Drops what was written into the open message past offset (a part whose encoding threw). Binary protocol
+   * only: the compact writer's field-id state is not rolled back.
+   */
+  rollback(offset: number): void {
+    this.pos = this.#messageStart + offset
+  }
+
+  /** Overwrites 4 bytes of the open message, big-endian, at offset (e.g. a list's count, once it is known). */
+  patchI32(offset: number, v: number): void {
+    this.buf.writeInt32BE(v, this.#messageStart + offset)
+  }
+
   /** Drops a message begun but not ended (its encoding threw). */
   abortMessage(): void {
     if (this.#messageStart >= 0) this.pos = this.#messageStart

@@ -208,6 +208,7 @@ function spec(service: Service, method: string, args: fc.Arbitrary<object>, weig
 /** Every method but shutdown, with random arguments. */
 const CALL_ARBS = [
   spec('MessageService', 'sendMessage', fc.record({ message: sometimes(messageArb, 0.1) }), 6),
+  spec('MessageService', 'sendMessages', fc.record({ messages: fc.array(messageArb, { maxLength: 6 }) }), 3),
   spec('MessageService', 'receiveMessage', fc.record({ recipient: nameArb, timeoutMs: timeoutArb }, { requiredKeys: ['recipient'] }), 4),
   spec('MessageService', 'receiveMessages', fc.record({ recipient: nameArb, max: maxArb, timeoutMs: timeoutArb }, { requiredKeys: ['recipient', 'max'] }), 3),
   spec('MessageService', 'receiveLeased', fc.record({ recipient: nameArb, max: maxArb, timeoutMs: timeoutArb, leaseMs: leaseArb }), 4),

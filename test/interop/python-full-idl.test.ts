@@ -4,9 +4,10 @@ import { startDaemon, tempDir } from '../helpers/daemon.js'
 import { FULL_IDL, generate, missing, python, result } from './interop-helpers.js'
 
 const NO_MESSAGE = 1
+const INVALID_ARGUMENT = 2
 
 t.test(
-  'a stock Python client generated from the full IDL sends, receives, gets NO_MESSAGE, takes a batch and reads status',
+  'a stock Python client generated from the full IDL sends, receives, gets NO_MESSAGE, takes a batch, sends a batch and reads status',
   { skip: missing('thrift-compiler', 'python3-thrift') },
   async (t) => {
     const gen = await generate(t, 'py', FULL_IDL, tempDir(t))
@@ -26,6 +27,8 @@ t.test(
     t.match(out.empty, { code: NO_MESSAGE, name: 'NO_MESSAGE' }, 'receiveMessage(recipient, 0) on an empty mailbox raises BusException NO_MESSAGE')
     t.same(out.batch, ['b0', 'b1', 'b2'], 'receiveMessages takes the batch, oldest first')
     t.same(out.batchEmpty, [], 'receiveMessages(…, 0) on an empty mailbox returns an empty list')
+    t.match(out.sendMessages, [{ index: 1, code: INVALID_ARGUMENT, message: /mailbox name/ }], 'sendMessages returns the refused message, by its index')
+    t.same(out.many, ['m0', 'm2'], 'sendMessages accepted the others, in order')
     t.match(out.status, { pid: d.process.pid, endpoint: d.socket, version: String }, 'status() describes the daemon')
     t.ok(out.status.connections >= 1, 'status() counts the connections')
     t.ok(

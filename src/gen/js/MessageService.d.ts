@@ -14,6 +14,7 @@ import ErrorCode = ttypes.ErrorCode
 import BusException = ttypes.BusException
 import Message = ttypes.Message
 import MailboxInfo = ttypes.MailboxInfo
+import SendFailure = ttypes.SendFailure
 import SubscriptionInfo = ttypes.SubscriptionInfo
 import ServiceInfo = ttypes.ServiceInfo
 import HelperInfo = ttypes.HelperInfo
@@ -37,6 +38,20 @@ declare class Client {
      * the daemon has accepted it.
      */
     sendMessage(message: Message, callback?: (error: ttypes.BusException, response: boolean)=>void): void;
+
+    /**
+     * Sends several messages in one call, in the list's order: each is accepted or refused on its own, as
+     * sendMessage would accept or refuse it, and a refused one does not stop the others. Returns the refused
+     * ones, in order (an empty list: all were accepted). The SDK sends the send() calls of one tick this way.
+     */
+    sendMessages(messages: Message[]): Promise<SendFailure[]>;
+
+    /**
+     * Sends several messages in one call, in the list's order: each is accepted or refused on its own, as
+     * sendMessage would accept or refuse it, and a refused one does not stop the others. Returns the refused
+     * ones, in order (an empty list: all were accepted). The SDK sends the send() calls of one tick this way.
+     */
+    sendMessages(messages: Message[], callback?: (error: ttypes.BusException, response: SendFailure[])=>void): void;
 
     /**
      * Takes the oldest message from the mailbox named recipient.
@@ -219,6 +234,7 @@ declare class Processor {
   constructor(handler: object);
   process(input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_sendMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_sendMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveLeased(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

@@ -136,6 +136,160 @@ const MessageService_sendMessage_result = class {
   }
 
 };
+const MessageService_sendMessages_args = class {
+  constructor(args) {
+    this.messages = null;
+    if (args) {
+      if (args.messages !== undefined && args.messages !== null) {
+        this.messages = Thrift.copyList(args.messages, [ttypes.Message]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.LIST) {
+          this.messages = [];
+          const _rtmp333 = input.readListBegin();
+          const _size32 = _rtmp333.size || 0;
+          for (let _i34 = 0; _i34 < _size32; ++_i34) {
+            let elem35 = null;
+            elem35 = new ttypes.Message();
+            elem35.read(input);
+            this.messages.push(elem35);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_sendMessages_args');
+    if (this.messages !== null && this.messages !== undefined) {
+      output.writeFieldBegin('messages', Thrift.Type.LIST, 1);
+      output.writeListBegin(Thrift.Type.STRUCT, this.messages.length);
+      for (let iter36 in this.messages) {
+        if (this.messages.hasOwnProperty(iter36)) {
+          iter36 = this.messages[iter36];
+          iter36.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_sendMessages_result = class {
+  constructor(args) {
+    this.success = null;
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = Thrift.copyList(args.success, [ttypes.SendFailure]);
+      }
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.LIST) {
+          this.success = [];
+          const _rtmp338 = input.readListBegin();
+          const _size37 = _rtmp338.size || 0;
+          for (let _i39 = 0; _i39 < _size37; ++_i39) {
+            let elem40 = null;
+            elem40 = new ttypes.SendFailure();
+            elem40.read(input);
+            this.success.push(elem40);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_sendMessages_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.LIST, 0);
+      output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
+      for (let iter41 in this.success) {
+        if (this.success.hasOwnProperty(iter41)) {
+          iter41 = this.success[iter41];
+          iter41.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const MessageService_receiveMessage_args = class {
   constructor(args) {
     this.recipient = null;
@@ -384,13 +538,13 @@ const MessageService_receiveMessages_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp333 = input.readListBegin();
-          const _size32 = _rtmp333.size || 0;
-          for (let _i34 = 0; _i34 < _size32; ++_i34) {
-            let elem35 = null;
-            elem35 = new ttypes.Message();
-            elem35.read(input);
-            this.success.push(elem35);
+          const _rtmp343 = input.readListBegin();
+          const _size42 = _rtmp343.size || 0;
+          for (let _i44 = 0; _i44 < _size42; ++_i44) {
+            let elem45 = null;
+            elem45 = new ttypes.Message();
+            elem45.read(input);
+            this.success.push(elem45);
           }
           input.readListEnd();
         } else {
@@ -419,10 +573,10 @@ const MessageService_receiveMessages_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter36 in this.success) {
-        if (this.success.hasOwnProperty(iter36)) {
-          iter36 = this.success[iter36];
-          iter36.write(output);
+      for (let iter46 in this.success) {
+        if (this.success.hasOwnProperty(iter46)) {
+          iter46 = this.success[iter46];
+          iter46.write(output);
         }
       }
       output.writeListEnd();
@@ -567,13 +721,13 @@ const MessageService_receiveLeased_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp338 = input.readListBegin();
-          const _size37 = _rtmp338.size || 0;
-          for (let _i39 = 0; _i39 < _size37; ++_i39) {
-            let elem40 = null;
-            elem40 = new ttypes.Message();
-            elem40.read(input);
-            this.success.push(elem40);
+          const _rtmp348 = input.readListBegin();
+          const _size47 = _rtmp348.size || 0;
+          for (let _i49 = 0; _i49 < _size47; ++_i49) {
+            let elem50 = null;
+            elem50 = new ttypes.Message();
+            elem50.read(input);
+            this.success.push(elem50);
           }
           input.readListEnd();
         } else {
@@ -602,10 +756,10 @@ const MessageService_receiveLeased_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter41 in this.success) {
-        if (this.success.hasOwnProperty(iter41)) {
-          iter41 = this.success[iter41];
-          iter41.write(output);
+      for (let iter51 in this.success) {
+        if (this.success.hasOwnProperty(iter51)) {
+          iter51 = this.success[iter51];
+          iter51.write(output);
         }
       }
       output.writeListEnd();
@@ -645,12 +799,12 @@ const MessageService_ack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp343 = input.readListBegin();
-          const _size42 = _rtmp343.size || 0;
-          for (let _i44 = 0; _i44 < _size42; ++_i44) {
-            let elem45 = null;
-            elem45 = input.readI64();
-            this.ids.push(elem45);
+          const _rtmp353 = input.readListBegin();
+          const _size52 = _rtmp353.size || 0;
+          for (let _i54 = 0; _i54 < _size52; ++_i54) {
+            let elem55 = null;
+            elem55 = input.readI64();
+            this.ids.push(elem55);
           }
           input.readListEnd();
         } else {
@@ -674,10 +828,10 @@ const MessageService_ack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter46 in this.ids) {
-        if (this.ids.hasOwnProperty(iter46)) {
-          iter46 = this.ids[iter46];
-          output.writeI64(iter46);
+      for (let iter56 in this.ids) {
+        if (this.ids.hasOwnProperty(iter56)) {
+          iter56 = this.ids[iter56];
+          output.writeI64(iter56);
         }
       }
       output.writeListEnd();
@@ -782,12 +936,12 @@ const MessageService_nack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp348 = input.readListBegin();
-          const _size47 = _rtmp348.size || 0;
-          for (let _i49 = 0; _i49 < _size47; ++_i49) {
-            let elem50 = null;
-            elem50 = input.readI64();
-            this.ids.push(elem50);
+          const _rtmp358 = input.readListBegin();
+          const _size57 = _rtmp358.size || 0;
+          for (let _i59 = 0; _i59 < _size57; ++_i59) {
+            let elem60 = null;
+            elem60 = input.readI64();
+            this.ids.push(elem60);
           }
           input.readListEnd();
         } else {
@@ -811,10 +965,10 @@ const MessageService_nack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter51 in this.ids) {
-        if (this.ids.hasOwnProperty(iter51)) {
-          iter51 = this.ids[iter51];
-          output.writeI64(iter51);
+      for (let iter61 in this.ids) {
+        if (this.ids.hasOwnProperty(iter61)) {
+          iter61 = this.ids[iter61];
+          output.writeI64(iter61);
         }
       }
       output.writeListEnd();
@@ -919,13 +1073,13 @@ const MessageService_returnMessages_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.messages = [];
-          const _rtmp353 = input.readListBegin();
-          const _size52 = _rtmp353.size || 0;
-          for (let _i54 = 0; _i54 < _size52; ++_i54) {
-            let elem55 = null;
-            elem55 = new ttypes.Message();
-            elem55.read(input);
-            this.messages.push(elem55);
+          const _rtmp363 = input.readListBegin();
+          const _size62 = _rtmp363.size || 0;
+          for (let _i64 = 0; _i64 < _size62; ++_i64) {
+            let elem65 = null;
+            elem65 = new ttypes.Message();
+            elem65.read(input);
+            this.messages.push(elem65);
           }
           input.readListEnd();
         } else {
@@ -949,10 +1103,10 @@ const MessageService_returnMessages_args = class {
     if (this.messages !== null && this.messages !== undefined) {
       output.writeFieldBegin('messages', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.STRUCT, this.messages.length);
-      for (let iter56 in this.messages) {
-        if (this.messages.hasOwnProperty(iter56)) {
-          iter56 = this.messages[iter56];
-          iter56.write(output);
+      for (let iter66 in this.messages) {
+        if (this.messages.hasOwnProperty(iter66)) {
+          iter66 = this.messages[iter66];
+          iter66.write(output);
         }
       }
       output.writeListEnd();
@@ -1188,13 +1342,13 @@ const MessageService_listMailboxes_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp358 = input.readListBegin();
-          const _size57 = _rtmp358.size || 0;
-          for (let _i59 = 0; _i59 < _size57; ++_i59) {
-            let elem60 = null;
-            elem60 = new ttypes.MailboxInfo();
-            elem60.read(input);
-            this.success.push(elem60);
+          const _rtmp368 = input.readListBegin();
+          const _size67 = _rtmp368.size || 0;
+          for (let _i69 = 0; _i69 < _size67; ++_i69) {
+            let elem70 = null;
+            elem70 = new ttypes.MailboxInfo();
+            elem70.read(input);
+            this.success.push(elem70);
           }
           input.readListEnd();
         } else {
@@ -1218,10 +1372,10 @@ const MessageService_listMailboxes_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter61 in this.success) {
-        if (this.success.hasOwnProperty(iter61)) {
-          iter61 = this.success[iter61];
-          iter61.write(output);
+      for (let iter71 in this.success) {
+        if (this.success.hasOwnProperty(iter71)) {
+          iter71 = this.success[iter71];
+          iter71.write(output);
         }
       }
       output.writeListEnd();
@@ -1862,6 +2016,60 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
       return callback(null, result.success);
     }
     return callback('sendMessage failed: unknown result');
+  }
+
+  sendMessages (messages) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_sendMessages(messages);
+    });
+  }
+
+  send_sendMessages (messages) {
+    const output = new this.pClass(this.output);
+    const params = {
+      messages: messages
+    };
+    const args = new MessageService_sendMessages_args(params);
+    try {
+      output.writeMessageBegin('sendMessages', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_sendMessages (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_sendMessages_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('sendMessages failed: unknown result');
   }
 
   receiveMessage (recipient, timeoutMs) {
@@ -2646,6 +2854,48 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("sendMessage", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_sendMessages (seqid, input, output) {
+    const args = new MessageService_sendMessages_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.sendMessages.length === 1) {
+      Promise.resolve(this._handler.sendMessages.bind(this._handler)(
+        args.messages
+      )).then(result => {
+        const result_obj = new MessageService_sendMessages_result({success: result});
+        output.writeMessageBegin("sendMessages", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_sendMessages_result(err);
+          output.writeMessageBegin("sendMessages", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("sendMessages", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.sendMessages(args.messages, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_sendMessages_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("sendMessages", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("sendMessages", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();

@@ -14,6 +14,7 @@ import ErrorCode = ttypes.ErrorCode
 import BusException = ttypes.BusException
 import Message = ttypes.Message
 import MailboxInfo = ttypes.MailboxInfo
+import SendFailure = ttypes.SendFailure
 import SubscriptionInfo = ttypes.SubscriptionInfo
 import ServiceInfo = ttypes.ServiceInfo
 import HelperInfo = ttypes.HelperInfo

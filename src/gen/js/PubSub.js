@@ -412,13 +412,13 @@ const PubSub_poll_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp363 = input.readListBegin();
-          const _size62 = _rtmp363.size || 0;
-          for (let _i64 = 0; _i64 < _size62; ++_i64) {
-            let elem65 = null;
-            elem65 = new ttypes.Message();
-            elem65.read(input);
-            this.success.push(elem65);
+          const _rtmp373 = input.readListBegin();
+          const _size72 = _rtmp373.size || 0;
+          for (let _i74 = 0; _i74 < _size72; ++_i74) {
+            let elem75 = null;
+            elem75 = new ttypes.Message();
+            elem75.read(input);
+            this.success.push(elem75);
           }
           input.readListEnd();
         } else {
@@ -447,10 +447,10 @@ const PubSub_poll_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter66 in this.success) {
-        if (this.success.hasOwnProperty(iter66)) {
-          iter66 = this.success[iter66];
-          iter66.write(output);
+      for (let iter76 in this.success) {
+        if (this.success.hasOwnProperty(iter76)) {
+          iter76 = this.success[iter76];
+          iter76.write(output);
         }
       }
       output.writeListEnd();
@@ -639,13 +639,13 @@ const PubSub_listSubscriptions_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp368 = input.readListBegin();
-          const _size67 = _rtmp368.size || 0;
-          for (let _i69 = 0; _i69 < _size67; ++_i69) {
-            let elem70 = null;
-            elem70 = new ttypes.SubscriptionInfo();
-            elem70.read(input);
-            this.success.push(elem70);
+          const _rtmp378 = input.readListBegin();
+          const _size77 = _rtmp378.size || 0;
+          for (let _i79 = 0; _i79 < _size77; ++_i79) {
+            let elem80 = null;
+            elem80 = new ttypes.SubscriptionInfo();
+            elem80.read(input);
+            this.success.push(elem80);
           }
           input.readListEnd();
         } else {
@@ -669,10 +669,10 @@ const PubSub_listSubscriptions_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter71 in this.success) {
-        if (this.success.hasOwnProperty(iter71)) {
-          iter71 = this.success[iter71];
-          iter71.write(output);
+      for (let iter81 in this.success) {
+        if (this.success.hasOwnProperty(iter81)) {
+          iter81 = this.success[iter81];
+          iter81.write(output);
         }
       }
       output.writeListEnd();

@@ -74,6 +74,17 @@ declare class MailboxInfo {
   }
 
 /**
+ * A message that sendMessages refused: where it was in the list, and why.
+ */
+declare class SendFailure {
+    public index: number;
+    public code: ErrorCode;
+    public message: string;
+
+      constructor(args?: { index: number; code: ErrorCode; message: string; });
+  }
+
+/**
  * A subscription to a topic pattern (PubSub).
  */
 declare class SubscriptionInfo {

@@ -468,6 +468,87 @@ const MailboxInfo = module.exports.MailboxInfo = class {
   }
 
 };
+const SendFailure = module.exports.SendFailure = class {
+  constructor(args) {
+    this.index = null;
+    this.code = null;
+    this.message = null;
+    if (args) {
+      if (args.index !== undefined && args.index !== null) {
+        this.index = args.index;
+      }
+      if (args.code !== undefined && args.code !== null) {
+        this.code = args.code;
+      }
+      if (args.message !== undefined && args.message !== null) {
+        this.message = args.message;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.I32) {
+          this.index = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I32) {
+          this.code = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.STRING) {
+          this.message = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('SendFailure');
+    if (this.index !== null && this.index !== undefined) {
+      output.writeFieldBegin('index', Thrift.Type.I32, 1);
+      output.writeI32(this.index);
+      output.writeFieldEnd();
+    }
+    if (this.code !== null && this.code !== undefined) {
+      output.writeFieldBegin('code', Thrift.Type.I32, 2);
+      output.writeI32(this.code);
+      output.writeFieldEnd();
+    }
+    if (this.message !== null && this.message !== undefined) {
+      output.writeFieldBegin('message', Thrift.Type.STRING, 3);
+      output.writeString(this.message);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const SubscriptionInfo = module.exports.SubscriptionInfo = class {
   constructor(args) {
     this.id = null;
