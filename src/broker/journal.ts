@@ -48,8 +48,8 @@ export const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024
 /**
  * At most this many queued messages (and JOURNAL_KEEP_BYTES) are kept in the journal; the store sends new
  * messages past them straight to SQLite. A backlog that swings below this many (as a receiver that keeps up
- * on a busy machine makes) never reaches SQLite. It is the broker's memory window of one mailbox
- * (MEMORY_WINDOW_MESSAGES).
+ * on a busy machine makes) never reaches SQLite. More would make compactions longer: at 65,536 one stalled
+ * the daemon for over 100 ms, against 12-20 ms at 16,384.
  */
 export const JOURNAL_KEEP_MESSAGES = 16_384
 export const JOURNAL_KEEP_BYTES = 2 * 1024 * 1024
