@@ -3,8 +3,8 @@
  * made in the same tick go out in one socket.write, and replies are decoded with the same reader the daemon
  * uses. It speaks framed binary. It knows nothing of reconnecting: client.ts does that.
  *
- * Consecutive sendMessage calls of one tick travel as one sendMessages call (a *send batch*): one frame and
- * one reply instead of one each, which roughly halves what a send costs the sender and saves the daemon a
+ * Consecutive sendMessage calls of one tick travel as one sendMessages call (a *send batch*; a send alone in
+ * its tick stays a plain sendMessage): one frame and one reply instead of one each, which roughly halves what a send costs the sender and saves the daemon a
  * call per message. Each send still settles on its own (the reply lists the refused ones). A batch is closed
  * by any other call, so the daemon sees every call in the order it was made; messages with headers or of
  * more than BATCH_MESSAGE_BYTES go alone. A daemon that does not know sendMessages (older than the SDK)
@@ -76,6 +76,11 @@ export class Connection {
   readonly #batchBytes: number
   /** The send batch being written: the last thing in the writer, until another call or the flush closes it. */
   #batch: SendBatch | undefined
+  /**
+   * The last call written, when it is a batchable sendMessage that has not been flushed: a send on its own
+   * goes as a plain sendMessage, and a second send in the same tick turns it into a batch.
+   */
+  #lone: { seqid: number; mark: number; message: Message; pending: PendingCall } | undefined
 
   constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void) {
     this.#socket = socket
@@ -102,12 +107,18 @@ export class Connection {
   /** Sends a call; returns its seqid. Throws (synchronously) when the arguments cannot be encoded. */
   call<A>(codec: MethodCodec<A, any>, args: A, pending: PendingCall): number {
     if (this.#closed) throw new BusError('CLOSED', 'the connection to the daemon is closed')
+    let lone: Message | undefined
     if (codec === sendMessage && this.#batching && batchable((args as { message: Message }).message)) {
-      return this.#batched((args as { message: Message }).message, pending)
+      const message = (args as { message: Message }).message
+      if (this.#batch) return this.#append(message, pending)
+      if (this.#lone) return this.#startBatch(message, pending)
+      lone = message
     }
     if (this.#batch) this.#closeBatch()
+    this.#lone = undefined
     const seqid = (this.#seqid = (this.#seqid + 1) | 0)
     const w = this.#writer
+    const mark = w.pending
     try {
       w.beginMessage(codec.name, MESSAGE_CALL, seqid)
       codec.writeArgs(w, args)
@@ -118,30 +129,41 @@ export class Connection {
       throw new BusError(tooLarge ? 'TOO_LARGE' : 'INVALID_ARGUMENT', `cannot send ${codec.name}: ${(err as Error).message}`, { cause: err })
     }
     this.#pending.set(seqid, pending)
+    if (lone) this.#lone = { seqid, mark, message: lone, pending }
     this.#queueFlush()
     return seqid
   }
 
-  /** Adds a message to the open send batch, opening one if needed; returns the batch's seqid. */
-  #batched(message: Message, pending: PendingCall): number {
+  /**
+   * A second send in the tick: takes the first one's sendMessage back out of the writer (it has not been sent)
+   * and opens a batch with both, under the first one's seqid. Returns the seqid.
+   */
+  #startBatch(message: Message, pending: PendingCall): number {
+    const lone = this.#lone!
+    this.#lone = undefined
     const w = this.#writer
-    let batch = this.#batch
-    if (!batch) {
-      batch = this.#batch = new SendBatch()
-      const seqid = (this.#seqid = (this.#seqid + 1) | 0)
-      w.beginMessage(sendMessages.name, MESSAGE_CALL, seqid)
-      w.writeStructBegin()
-      w.writeFieldBegin(T_LIST, 1)
-      w.writeListBegin(T_STRUCT, 0) // the count is patched in when the batch is closed
-      this.#pending.set(seqid, batch)
-      this.#queueFlush()
-    }
+    w.rewind(lone.mark)
+    const batch = (this.#batch = new SendBatch())
+    w.beginMessage(sendMessages.name, MESSAGE_CALL, lone.seqid)
+    w.writeStructBegin()
+    w.writeFieldBegin(T_LIST, 1)
+    w.writeListBegin(T_STRUCT, 0) // the count is patched in when the batch is closed
+    writeMessage(w, lone.message) // it was encoded once already
+    batch.calls.push(lone.pending)
+    batch.messages.push(lone.message)
+    this.#pending.set(lone.seqid, batch)
+    return this.#append(message, pending)
+  }
+
+  /** Adds a message to the open send batch; returns the batch's seqid. */
+  #append(message: Message, pending: PendingCall): number {
+    const w = this.#writer
+    const batch = this.#batch!
     const mark = w.messageOffset
     try {
       writeMessage(w, message)
     } catch (err) {
       w.rollback(mark)
-      if (batch.calls.length === 0) this.#dropBatch()
       throw new BusError('INVALID_ARGUMENT', `cannot send ${sendMessage.name}: ${(err as Error).message}`, { cause: err })
     }
     batch.calls.push(pending)
@@ -159,13 +181,6 @@ export class Connection {
     w.writeFieldStop()
     w.writeStructEnd()
     w.endMessage()
-    this.#batch = undefined
-  }
-
-  /** Forgets an open send batch that holds nothing (its only message could not be encoded). */
-  #dropBatch(): void {
-    this.#writer.abortMessage()
-    this.#pending.delete(this.#seqid)
     this.#batch = undefined
   }
 
@@ -199,6 +214,7 @@ export class Connection {
 
   readonly #flush = (): void => {
     this.#flushQueued = false
+    this.#lone = undefined
     if (this.#batch && !this.#closed) this.#closeBatch()
     const out = this.#writer.take()
     if (out && !this.#closed) this.#socket.write(out)
@@ -249,6 +265,7 @@ export class Connection {
     if (this.#closed) return
     this.#closed = true
     this.#batch = undefined
+    this.#lone = undefined
     const pending = [...this.#pending.values()]
     this.#pending.clear()
     const err = new BusError('CLOSED', `lost the connection to the daemon: ${cause.message}`, { cause })

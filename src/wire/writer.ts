@@ -59,6 +59,15 @@ export abstract class WireWriter implements ProtocolWriter {
     this.pos += bytes.length
   }
 
+  /**
+   * Drops the messages written since pending was mark (a value of `pending` between messages, with no take
+   * since): a call written but not yet sent is taken back.
+   */
+  rewind(mark: number): void {
+    this.pos = this.#start + mark
+    this.#messageStart = -1
+  }
+
   /** Bytes written so far into the message being written (a place to come back to with rollback or patchI32). */
   get messageOffset(): number {
     return this.pos - this.#messageStart

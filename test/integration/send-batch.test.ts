@@ -1,5 +1,6 @@
 /**
- * The SDK's send batches (sdk/connection.ts): the send() calls of one tick travel as one sendMessages call,
+ * The SDK's send batches (sdk/connection.ts): the send() calls of one tick travel as one sendMessages call (one
+ * alone stays a sendMessage),
  * each send still settles on its own, other calls keep their place in the order, large messages and messages
  * with headers go alone, and a daemon that does not know sendMessages gets single calls instead.
  *
@@ -97,6 +98,14 @@ t.test('the sends of one tick go as one sendMessages call, and each resolves', a
   t.same(await drain(direct, 'jobs'), Array.from({ length: 300 }, (_, i) => `job ${i}`), 'all accepted, in order')
 })
 
+t.test('a send alone in its tick is a plain sendMessage', async (t) => {
+  const { c, direct, proxy } = await setup(t)
+  await c.send('one', 'a')
+  await c.send('one', 'b')
+  t.same(proxy.calls, ['sendMessage', 'sendMessage'])
+  t.same(await drain(direct, 'one'), ['a', 'b'])
+})
+
 t.test('a batch is closed at BATCH_BYTES and the next one opened', async (t) => {
   const { c, direct, proxy } = await setup(t)
   const text = (i: number) => `${i}:`.padEnd(5000, '.') // 15 KiB by the batch's bound, 5 KB on the wire
@@ -142,7 +151,8 @@ t.test('large messages and messages with headers go alone, in their place', asyn
     c.send('mixed', 'small 3'),
     c.send('mixed', new Uint8Array([1, 2, 3])),
   ])
-  t.same(proxy.calls, ['sendMessages', 'sendMessage', 'sendMessages', 'sendMessage', 'sendMessages'])
+  // A send alone between two others stays a plain sendMessage; the last two share a batch.
+  t.same(proxy.calls, ['sendMessage', 'sendMessage', 'sendMessage', 'sendMessage', 'sendMessages'])
   const got = await direct.receiveMany('mixed', 10, { timeoutMs: 0 })
   t.same(got.map((m) => (m.content.length > 100 ? 'big' : m.content)), ['small 1', 'big', 'small 2', 'with headers', 'small 3', ''])
   t.same(got[3]!.headers, { k: 'v' })
@@ -164,10 +174,10 @@ t.test('a send that cannot be encoded rejects alone, and the batch goes on witho
   t.same(proxy.calls, ['sendMessages'], 'one batch, without the bad message')
   t.same(await drain(direct, 'enc'), ['first', 'last'])
 
-  // The same as the first message of a batch: the batch it opened is dropped, and the next send opens another.
+  // As the first send of a tick it goes nowhere either, and the next send goes alone.
   const [bad] = await Promise.allSettled([c.rpc(MessageService.methods.sendMessage, { message: malformed }, c.plain({})), c.send('enc', 'after')])
   t.equal(bad.status, 'rejected')
-  t.same(proxy.calls, ['sendMessages', 'sendMessages'])
+  t.same(proxy.calls, ['sendMessages', 'sendMessage'])
   t.same(await drain(direct, 'enc'), ['after'])
 })
 
