@@ -4,10 +4,10 @@
  * uses. It speaks framed binary. It knows nothing of reconnecting: client.ts does that.
  *
  * Consecutive sendMessage calls of one tick travel as one sendMessages call (a *send batch*; a send alone in
- * its tick stays a plain sendMessage): one frame and one reply instead of one each, which roughly halves what a send costs the sender and saves the daemon a
- * call per message. Each send still settles on its own (the reply lists the refused ones). A batch is closed
- * by any other call, so the daemon sees every call in the order it was made; messages with headers or of
- * more than BATCH_MESSAGE_BYTES go alone. A daemon that does not know sendMessages (older than the SDK)
+ * its tick stays a plain sendMessage): one frame and one reply instead of one each, which roughly halves what
+ * a send costs the sender and saves the daemon a call per message. Each send still settles on its own (the
+ * reply lists the refused ones). A batch is closed by any other call, so the daemon sees every call in the
+ * order it was made; messages with headers or of more than BATCH_MESSAGE_BYTES go alone. A daemon that does not know sendMessages (older than the SDK)
  * answers UNKNOWN_METHOD without accepting anything: the batch is then sent again as single calls, and the
  * connection stops batching.
  */

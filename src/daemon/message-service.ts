@@ -45,10 +45,12 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
         try {
           broker.send(messages[i]!)
         } catch (err) {
-          if (!isBusError(err)) host.log('error', `sendMessages: message ${i} failed: ${(err as Error)?.stack ?? String(err)}`)
-          failures.push(isBusError(err)
-            ? { index: i, code: err.codeValue, message: err.message }
-            : { index: i, code: ErrorCode.INTERNAL, message: 'internal error in the thriftbus daemon; its log has the details' })
+          if (isBusError(err)) {
+            failures.push({ index: i, code: err.codeValue, message: err.message })
+          } else {
+            host.log('error', `sendMessages: message ${i} failed: ${(err as Error)?.stack ?? String(err)}`)
+            failures.push({ index: i, code: ErrorCode.INTERNAL, message: 'internal error in the thriftbus daemon; its log has the details' })
+          }
         }
       }
       call.reply({ success: failures })
