@@ -27,7 +27,7 @@ const { sendMessage, sendMessages } = MessageService.methods
 export const BATCH_MESSAGE_BYTES = 16 * 1024
 /** A send batch is closed once its frame holds this many bytes (or half the message size limit, if less)... */
 export const BATCH_BYTES = 256 * 1024
-/** ...or this many messages. */
+/** ...or this many messages (the daemon takes at most 10,000 in one sendMessages: MAX_SEND_BATCH). */
 export const BATCH_MESSAGES = 4096
 /** Message size limits under which the connection does not batch (a batch must fit in one frame). */
 const MIN_BATCHING_LIMIT = 4 * BATCH_MESSAGE_BYTES

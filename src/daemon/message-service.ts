@@ -13,6 +13,11 @@ import type { Call, MethodBinding } from './session.js'
 
 /** Most messages one receiveMessages call returns. */
 export const MAX_RECEIVE_BATCH = 10_000
+/**
+ * Most messages one sendMessages call may carry; a longer list is refused whole. One call is handled in one
+ * go, so this bounds how long it holds the daemon from its other connections.
+ */
+export const MAX_SEND_BATCH = 10_000
 
 export interface MessageServiceHost {
   readonly broker: Broker
@@ -39,8 +44,11 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     }),
     bind(methods.sendMessages, (call, args) => {
       // Each message on its own, as sendMessage: one refused does not undo or stop the others.
-      const failures: SendFailure[] = []
       const messages = args.messages
+      if (messages.length > MAX_SEND_BATCH) {
+        throw new BusError('INVALID_ARGUMENT', `sendMessages takes at most ${MAX_SEND_BATCH} messages, got ${messages.length}; split the list`)
+      }
+      const failures: SendFailure[] = []
       for (let i = 0; i < messages.length; i++) {
         try {
           broker.send(messages[i]!)

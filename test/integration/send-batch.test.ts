@@ -14,8 +14,10 @@ import { connect } from '../../sdk/index.js'
 import { BATCH_MESSAGE_BYTES } from '../../sdk/connection.js'
 import { ApplicationErrorType, writeApplicationException } from '../../src/wire/application-exception.js'
 import { createWriter } from '../../src/wire/frame-reader.js'
-import { MESSAGE_EXCEPTION, MessageService, type Message } from '../../src/gen/thriftbus.js'
+import { ErrorCode, MESSAGE_EXCEPTION, MessageService, type Message } from '../../src/gen/thriftbus.js'
 import { startDaemon, tempDir } from '../helpers/daemon.js'
+import { RawClient } from '../helpers/raw-client.js'
+import { MAX_SEND_BATCH } from '../../src/daemon/message-service.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -202,4 +204,19 @@ t.test('an aborted send of a batch rejects alone with CANCELLED', async (t) => {
   // As with a single send, a send aborted after it was written may still have been accepted.
   const got = await drain(direct, 'ab')
   t.same(got.filter((m) => m !== 'aborted'), ['kept 1', 'kept 2'])
+})
+
+t.test('a sendMessages call of more than MAX_SEND_BATCH messages is refused whole', async (t) => {
+  const d = await startDaemon(t, { args: ['--durability', 'memory'] })
+  const raw = await RawClient.open(d.socket, { protocol: 'binary', transport: 'framed' })
+  t.teardown(() => raw.destroy())
+  const list = (n: number) => Array.from({ length: n }, (_, i) => ({ sender: 'raw', recipient: 'many', content: `m${i}` }) as Message)
+  raw.call(MessageService.methods.sendMessages, { messages: list(MAX_SEND_BATCH + 1) }, 1)
+  raw.call(MessageService.methods.sendMessages, { messages: list(MAX_SEND_BATCH) }, 2)
+  const [tooMany, atLimit] = await raw.waitForReplies(2)
+  t.match(tooMany!.body, { error: { code: ErrorCode.INVALID_ARGUMENT, message: /at most 10000 messages, got 10001; split the list/ } })
+  t.same(atLimit!.body.success, [], 'a list at the limit is accepted')
+  const c = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => c.close())
+  t.equal(Number((await c.mailboxStats('many')).depth), MAX_SEND_BATCH, 'nothing of the refused list was accepted')
 })

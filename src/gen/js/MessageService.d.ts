@@ -42,14 +42,16 @@ declare class Client {
     /**
      * Sends several messages in one call, in the list's order: each is accepted or refused on its own, as
      * sendMessage would accept or refuse it, and a refused one does not stop the others. Returns the refused
-     * ones, in order (an empty list: all were accepted). The SDK sends the send() calls of one tick this way.
+     * ones, in order (an empty list: all were accepted). A list of more than 10,000 messages is refused whole
+     * (INVALID_ARGUMENT). The SDK sends the send() calls of one tick this way.
      */
     sendMessages(messages: Message[]): Promise<SendFailure[]>;
 
     /**
      * Sends several messages in one call, in the list's order: each is accepted or refused on its own, as
      * sendMessage would accept or refuse it, and a refused one does not stop the others. Returns the refused
-     * ones, in order (an empty list: all were accepted). The SDK sends the send() calls of one tick this way.
+     * ones, in order (an empty list: all were accepted). A list of more than 10,000 messages is refused whole
+     * (INVALID_ARGUMENT). The SDK sends the send() calls of one tick this way.
      */
     sendMessages(messages: Message[], callback?: (error: ttypes.BusException, response: SendFailure[])=>void): void;
 
