@@ -116,6 +116,14 @@ struct SendFailure {
   3: string message
 }
 
+/** What the daemon accepts, for clients that size their calls to it (the SDK's send batches). */
+struct DaemonLimits {
+  /** The largest frame (a call with its message) the daemon accepts: its --max-message-bytes. */
+  1: i64 maxMessageBytes
+  /** The most messages one sendMessages call may carry. */
+  2: i32 maxSendBatch
+}
+
 /** A subscription to a topic pattern (PubSub). */
 struct SubscriptionInfo {
   1: i64 id
@@ -259,6 +267,9 @@ service MessageService {
 
   /** Returns the daemon's version. Cheap: use it as a liveness check. */
   string ping()
+
+  /** What the daemon accepts. The SDK asks once per connection, before it batches sends. */
+  DaemonLimits limits()
 
   DaemonStatus status()
 

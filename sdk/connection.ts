@@ -7,13 +7,17 @@
  * its tick stays a plain sendMessage): one frame and one reply instead of one each, which roughly halves what
  * a send costs the sender and saves the daemon a call per message. Each send still settles on its own (the
  * reply lists the refused ones). A batch is closed by any other call, so the daemon sees every call in the
- * order it was made; messages with headers or of more than BATCH_MESSAGE_BYTES go alone. A daemon that does not know sendMessages (older than the SDK)
- * answers UNKNOWN_METHOD without accepting anything: the batch is then sent again as single calls, and the
- * connection stops batching.
+ * order it was made; messages with headers or of more than BATCH_MESSAGE_BYTES go alone. The first call on
+ * a connection asks the daemon for its limits (a batch is one frame, and must fit under the daemon's message
+ * limit, which may be lower than the SDK's); sends made before that answer go alone, and a daemon that does
+ * not know the call (older than the SDK) gets no batches.
  */
 import type { Socket } from 'node:net'
 import { BusError, type BusErrorCode } from '../src/errors.js'
-import { ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MessageService, T_LIST, T_STRUCT, writeMessage, type Message, type MethodCodec, type SendFailure } from '../src/gen/thriftbus.js'
+import {
+  ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MessageService, T_LIST, T_STRUCT, writeMessage,
+  type DaemonLimits, type Message, type MethodCodec, type SendFailure,
+} from '../src/gen/thriftbus.js'
 import { ApplicationErrorType, readApplicationException, type ApplicationException } from '../src/wire/application-exception.js'
 import { FrameReader, createWriter } from '../src/wire/frame-reader.js'
 import { REPLY_SLACK_BYTES } from '../src/wire/limits.js'
@@ -21,15 +25,15 @@ import type { MessageHeader, WireReader } from '../src/wire/reader.js'
 import type { WireWriter } from '../src/wire/writer.js'
 
 const FORMAT = { protocol: 'binary', transport: 'framed' } as const
-const { sendMessage, sendMessages } = MessageService.methods
+const { sendMessage, sendMessages, limits: limitsCall } = MessageService.methods
 
 /** Largest message (by an upper bound of its encoded size) that joins a send batch; larger ones go alone. */
 export const BATCH_MESSAGE_BYTES = 16 * 1024
-/** A send batch is closed once its frame holds this many bytes (or half the message size limit, if less)... */
+/** A send batch is closed once its frame holds this many bytes (or half the message limit, if less)... */
 export const BATCH_BYTES = 256 * 1024
-/** ...or this many messages (the daemon takes at most 10,000 in one sendMessages: MAX_SEND_BATCH). */
+/** ...or this many messages (or the daemon's maxSendBatch, if less). */
 export const BATCH_MESSAGES = 4096
-/** Message size limits under which the connection does not batch (a batch must fit in one frame). */
+/** Message size limit (the daemon's or the SDK's) under which the connection does not batch. */
 const MIN_BATCHING_LIMIT = 4 * BATCH_MESSAGE_BYTES
 /** Where the list count sits in a sendMessages frame: frame length, version, name, seqid, field header, type. */
 const BATCH_COUNT_OFFSET = 4 + 4 + 4 + sendMessages.name.length + 4 + 3 + 1
@@ -45,7 +49,6 @@ export interface PendingCall {
 class SendBatch implements PendingCall {
   readonly codec = sendMessages
   readonly calls: PendingCall[] = []
-  readonly messages: Message[] = []
 
   settle(result: { success?: SendFailure[]; error?: unknown } | undefined, error: BusError | undefined): void {
     const { calls } = this
@@ -71,9 +74,11 @@ export class Connection {
   #flushQueued = false
   #closed = false
   readonly #onClose: (cause: Error | undefined) => void
-  /** Whether sendMessage calls are batched (off when the limit is too small, or the daemon does not know how). */
-  #batching: boolean
-  readonly #batchBytes: number
+  /** Whether sendMessage calls are batched: once the daemon has told its limits, and they allow it. */
+  #batching = false
+  #batchBytes = 0
+  #batchMessages = 0
+  readonly #maxMessageBytes: number
   /** The send batch being written: the last thing in the writer, until another call or the flush closes it. */
   #batch: SendBatch | undefined
   /**
@@ -87,13 +92,22 @@ export class Connection {
     this.#writer = createWriter(FORMAT, maxMessageBytes)
     this.#reader = new FrameReader(maxMessageBytes + REPLY_SLACK_BYTES, FORMAT)
     this.#onClose = onClose
-    this.#batching = maxMessageBytes >= MIN_BATCHING_LIMIT
-    this.#batchBytes = Math.min(BATCH_BYTES, maxMessageBytes / 2)
+    this.#maxMessageBytes = maxMessageBytes
     socket.setNoDelay(true)
     let cause: Error | undefined
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
+    this.call(limitsCall, {}, { codec: limitsCall, settle: (result) => this.#configure(result?.success) })
+  }
+
+  /** The daemon's answer to the limits call (undefined when it failed, e.g. an older daemon): sets batching. */
+  #configure(limits: DaemonLimits | undefined): void {
+    if (!limits) return
+    const max = Math.min(this.#maxMessageBytes, limits.maxMessageBytes)
+    this.#batching = max >= MIN_BATCHING_LIMIT && limits.maxSendBatch > 1
+    this.#batchBytes = Math.min(BATCH_BYTES, max / 2)
+    this.#batchMessages = Math.min(BATCH_MESSAGES, limits.maxSendBatch)
   }
 
   get closed(): boolean {
@@ -150,7 +164,6 @@ export class Connection {
     w.writeListBegin(T_STRUCT, 0) // the count is patched in when the batch is closed
     writeMessage(w, lone.message) // it was encoded once already
     batch.calls.push(lone.pending)
-    batch.messages.push(lone.message)
     this.#pending.set(lone.seqid, batch)
     return this.#append(message, pending)
   }
@@ -167,9 +180,8 @@ export class Connection {
       throw new BusError('INVALID_ARGUMENT', `cannot send ${sendMessage.name}: ${(err as Error).message}`, { cause: err })
     }
     batch.calls.push(pending)
-    batch.messages.push(message)
     const seqid = this.#seqid
-    if (w.messageOffset >= this.#batchBytes || batch.calls.length >= BATCH_MESSAGES) this.#closeBatch()
+    if (w.messageOffset >= this.#batchBytes || batch.calls.length >= this.#batchMessages) this.#closeBatch()
     return seqid
   }
 
@@ -239,25 +251,11 @@ export class Connection {
         const pending = this.#pending.get(msg.seqid)
         if (!pending) continue
         this.#pending.delete(msg.seqid)
-        if (msg.type === MESSAGE_EXCEPTION && pending instanceof SendBatch && (msg.body as ApplicationException).type === ApplicationErrorType.UNKNOWN_METHOD) {
-          this.#unbatch(pending)
-        } else if (msg.type === MESSAGE_EXCEPTION) pending.settle(undefined, fromApplicationException(msg.body as ApplicationException))
+        if (msg.type === MESSAGE_EXCEPTION) pending.settle(undefined, fromApplicationException(msg.body as ApplicationException))
         else pending.settle(msg.body, undefined)
       }
     } catch (err) {
       this.destroy(new Error(`the daemon sent a malformed reply: ${(err as Error).message}`))
-    }
-  }
-
-  /** The daemon does not know sendMessages, so accepted none of the batch: sends it again, one call each. */
-  #unbatch(batch: SendBatch): void {
-    this.#batching = false
-    for (let i = 0; i < batch.calls.length; i++) {
-      try {
-        this.call(sendMessage, { message: batch.messages[i]! }, batch.calls[i]!)
-      } catch (err) {
-        batch.calls[i]!.settle(undefined, err as BusError)
-      }
     }
   }
 

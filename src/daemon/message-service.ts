@@ -107,6 +107,9 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     bind(methods.ping, (call) => {
       call.reply({ success: host.status().version })
     }),
+    bind(methods.limits, (call) => {
+      call.reply({ success: { maxMessageBytes: host.maxMessageBytes, maxSendBatch: MAX_SEND_BATCH } })
+    }),
     bind(methods.status, (call) => {
       call.reply({ success: host.status() })
     }),

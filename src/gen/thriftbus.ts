@@ -560,6 +560,60 @@ export function writeSendFailure(w: ProtocolWriter, v: SendFailure): void {
 }
 
 /**
+ * What the daemon accepts, for clients that size their calls to it (the SDK's send batches).
+ */
+export interface DaemonLimits {
+  /**
+   * The largest frame (a call with its message) the daemon accepts: its --max-message-bytes.
+   */
+  maxMessageBytes: number
+  /**
+   * The most messages one sendMessages call may carry.
+   */
+  maxSendBatch: number
+}
+
+export function readDaemonLimits(r: ProtocolReader): DaemonLimits {
+  const v: DaemonLimits = { maxMessageBytes: 0, maxSendBatch: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_I64) {
+          v.maxMessageBytes = r.readI64()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I32) {
+          v.maxSendBatch = r.readI32()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeDaemonLimits(w: ProtocolWriter, v: DaemonLimits): void {
+  w.writeStructBegin()
+  if (v.maxMessageBytes !== undefined && v.maxMessageBytes !== null) {
+    w.writeFieldBegin(T_I64, 1)
+    w.writeI64(v.maxMessageBytes)
+  }
+  if (v.maxSendBatch !== undefined && v.maxSendBatch !== null) {
+    w.writeFieldBegin(T_I32, 2)
+    w.writeI32(v.maxSendBatch)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/**
  * A subscription to a topic pattern (PubSub).
  */
 export interface SubscriptionInfo {
@@ -2291,6 +2345,61 @@ export function writeMessageService_ping_result(w: ProtocolWriter, v: MessageSer
   w.writeStructEnd()
 }
 
+export interface MessageService_limits_args {
+}
+
+export function readMessageService_limits_args(r: ProtocolReader): MessageService_limits_args {
+  const v: MessageService_limits_args = {  }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_limits_args(w: ProtocolWriter, v: MessageService_limits_args): void {
+  w.writeStructBegin()
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_limits_result {
+  success?: DaemonLimits
+}
+
+export function readMessageService_limits_result(r: ProtocolReader): MessageService_limits_result {
+  const v: MessageService_limits_result = { success: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_STRUCT) {
+          v.success = readDaemonLimits(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_limits_result(w: ProtocolWriter, v: MessageService_limits_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_STRUCT, 0)
+    writeDaemonLimits(w, v.success)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
 export interface MessageService_status_args {
 }
 
@@ -2517,6 +2626,15 @@ export const MessageService = {
       readResult: readMessageService_ping_result,
       writeResult: writeMessageService_ping_result,
     } as MethodCodec<MessageService_ping_args, MessageService_ping_result>,
+    limits: {
+      name: 'limits',
+      oneway: false,
+      exceptions: {  } as Record<string, string>,
+      readArgs: readMessageService_limits_args,
+      writeArgs: writeMessageService_limits_args,
+      readResult: readMessageService_limits_result,
+      writeResult: writeMessageService_limits_result,
+    } as MethodCodec<MessageService_limits_args, MessageService_limits_result>,
     status: {
       name: 'status',
       oneway: false,

@@ -221,6 +221,7 @@ const CALL_ARBS = [
   spec('MessageService', 'purgeMailbox', fc.record({ name: nameArb }), 1),
   spec('MessageService', 'registerService', fc.record({ name: serviceNameArb }), 2),
   spec('MessageService', 'ping', fc.constant({}), 1),
+  spec('MessageService', 'limits', fc.constant({}), 1),
   spec('MessageService', 'status', fc.constant({}), 1),
   spec('PubSub', 'publish', fc.record({ topic: topicArb, message: sometimes(messageArb, 0.1) }), 4),
   spec('PubSub', 'subscribe', fc.record({ pattern: patternArb, durableName: durableArb, maxQueued: fc.oneof(fc.constantFrom(0, 1, 2), i32Arb) }, { requiredKeys: ['pattern'] }), 3),

@@ -5,7 +5,7 @@
  * with headers go alone, and a daemon that does not know sendMessages gets single calls instead.
  *
  * A proxy between the SDK and a real daemon records the method name of every call frame the SDK writes, and
- * can play a daemon that predates sendMessages by answering it with UNKNOWN_METHOD itself.
+ * can play a daemon that predates a method by answering it with UNKNOWN_METHOD itself.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
@@ -81,19 +81,28 @@ async function setup(t: Teardown, options: { refuse?: string; daemonArgs?: strin
   const proxy = await startProxy(t, dir, d.socket, options)
   const c = await connect({ socket: proxy.socket, spawn: false, reconnect: false })
   t.teardown(() => c.close())
+  // The connection's first call asks for the daemon's limits; the ping's answer comes after that one's.
+  await c.ping()
+  const handshake = proxy.calls.splice(0)
   // The daemon checks what it reads, not who wrote it: a direct client to look at the mailboxes.
   const direct = await connect({ socket: d.socket, spawn: false, reconnect: false })
   t.teardown(() => direct.close())
-  return { c, direct, proxy }
+  return { c, direct, proxy, handshake }
 }
 
+/** Everything in the mailbox, oldest first (a receiveMessages reply is bounded by the daemon's message limit). */
 async function drain(c: Awaited<ReturnType<typeof connect>>, mailbox: string): Promise<string[]> {
-  const got = await c.receiveMany(mailbox, 10_000, { timeoutMs: 0 })
-  return got.map((m) => m.content)
+  const out: string[] = []
+  for (;;) {
+    const got = await c.receiveMany(mailbox, 10_000, { timeoutMs: 0 })
+    if (got.length === 0) return out
+    for (const m of got) out.push(m.content)
+  }
 }
 
 t.test('the sends of one tick go as one sendMessages call, and each resolves', async (t) => {
-  const { c, direct, proxy } = await setup(t)
+  const { c, direct, proxy, handshake } = await setup(t)
+  t.same(handshake, ['limits', 'ping'], 'a connection first asks for the daemon\'s limits')
   const sends = Array.from({ length: 300 }, (_, i) => c.send('jobs', `job ${i}`))
   t.same(await Promise.all(sends), Array(300).fill(undefined), 'every send resolves')
   t.same(proxy.calls, ['sendMessages'], 'one call on the wire')
@@ -183,13 +192,26 @@ t.test('a send that cannot be encoded rejects alone, and the batch goes on witho
   t.same(await drain(direct, 'enc'), ['after'])
 })
 
-t.test('a daemon that does not know sendMessages gets single calls, once per connection', async (t) => {
-  const { c, direct, proxy } = await setup(t, { refuse: 'sendMessages' })
+t.test('a daemon that does not know the limits call (older than the SDK) gets no batches', async (t) => {
+  const { c, direct, proxy } = await setup(t, { refuse: 'limits' })
   await Promise.all([c.send('old', '1'), c.send('old', '2'), c.send('old', '3')])
-  t.same(proxy.calls, ['sendMessages', 'sendMessage', 'sendMessage', 'sendMessage'], 'refused, then sent one by one')
-  await Promise.all([c.send('old', '4'), c.send('old', '5')])
-  t.same(proxy.calls.slice(4), ['sendMessage', 'sendMessage'], 'no batch is tried again on this connection')
-  t.same(await drain(direct, 'old'), ['1', '2', '3', '4', '5'], 'each message was accepted once, in order')
+  t.same(proxy.calls, ['sendMessage', 'sendMessage', 'sendMessage'])
+  t.same(await drain(direct, 'old'), ['1', '2', '3'])
+})
+
+t.test('batches fit under the daemon\'s message limit, whatever the SDK\'s', async (t) => {
+  const texts = Array.from({ length: 3000 }, (_, i) => `message number ${i}`)
+  // 128 KiB: batches of at most 64 KiB. 32 KiB: too small to batch. The SDK keeps its default of 16 MiB.
+  for (const [limit, batched] of [['128K', true], ['32K', false]] as const) {
+    const { c, direct, proxy } = await setup(t, { daemonArgs: ['--max-message-bytes', limit] })
+    await Promise.all(texts.map((text) => c.send('fits', text)))
+    if (batched) {
+      t.ok(proxy.calls.length >= 2 && proxy.calls.every((name) => name === 'sendMessages'), `${limit}: ${proxy.calls.length} sendMessages calls`)
+    } else {
+      t.same(new Set(proxy.calls), new Set(['sendMessage']), `${limit}: single calls`)
+    }
+    t.same(await drain(direct, 'fits'), texts, `${limit}: all accepted, in order`)
+  }
 })
 
 t.test('an aborted send of a batch rejects alone with CANCELLED', async (t) => {

@@ -15,6 +15,7 @@ import BusException = ttypes.BusException
 import Message = ttypes.Message
 import MailboxInfo = ttypes.MailboxInfo
 import SendFailure = ttypes.SendFailure
+import DaemonLimits = ttypes.DaemonLimits
 import SubscriptionInfo = ttypes.SubscriptionInfo
 import ServiceInfo = ttypes.ServiceInfo
 import HelperInfo = ttypes.HelperInfo
@@ -213,6 +214,16 @@ declare class Client {
      */
     ping(callback?: (error: void, response: string)=>void): void;
 
+    /**
+     * What the daemon accepts. The SDK asks once per connection, before it batches sends.
+     */
+    limits(): Promise<DaemonLimits>;
+
+    /**
+     * What the daemon accepts. The SDK asks once per connection, before it batches sends.
+     */
+    limits(callback?: (error: void, response: DaemonLimits)=>void): void;
+
     status(): Promise<DaemonStatus>;
 
     status(callback?: (error: void, response: DaemonStatus)=>void): void;
@@ -249,6 +260,7 @@ declare class Processor {
     process_purgeMailbox(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_registerService(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_ping(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_limits(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_status(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_shutdown(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
 }

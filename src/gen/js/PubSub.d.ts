@@ -15,6 +15,7 @@ import BusException = ttypes.BusException
 import Message = ttypes.Message
 import MailboxInfo = ttypes.MailboxInfo
 import SendFailure = ttypes.SendFailure
+import DaemonLimits = ttypes.DaemonLimits
 import SubscriptionInfo = ttypes.SubscriptionInfo
 import ServiceInfo = ttypes.ServiceInfo
 import HelperInfo = ttypes.HelperInfo

@@ -85,6 +85,16 @@ declare class SendFailure {
   }
 
 /**
+ * What the daemon accepts, for clients that size their calls to it (the SDK's send batches).
+ */
+declare class DaemonLimits {
+    public maxMessageBytes: Int64;
+    public maxSendBatch: number;
+
+      constructor(args?: { maxMessageBytes: Int64; maxSendBatch: number; });
+  }
+
+/**
  * A subscription to a topic pattern (PubSub).
  */
 declare class SubscriptionInfo {

@@ -549,6 +549,71 @@ const SendFailure = module.exports.SendFailure = class {
   }
 
 };
+const DaemonLimits = module.exports.DaemonLimits = class {
+  constructor(args) {
+    this.maxMessageBytes = null;
+    this.maxSendBatch = null;
+    if (args) {
+      if (args.maxMessageBytes !== undefined && args.maxMessageBytes !== null) {
+        this.maxMessageBytes = args.maxMessageBytes;
+      }
+      if (args.maxSendBatch !== undefined && args.maxSendBatch !== null) {
+        this.maxSendBatch = args.maxSendBatch;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.I64) {
+          this.maxMessageBytes = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I32) {
+          this.maxSendBatch = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('DaemonLimits');
+    if (this.maxMessageBytes !== null && this.maxMessageBytes !== undefined) {
+      output.writeFieldBegin('maxMessageBytes', Thrift.Type.I64, 1);
+      output.writeI64(this.maxMessageBytes);
+      output.writeFieldEnd();
+    }
+    if (this.maxSendBatch !== null && this.maxSendBatch !== undefined) {
+      output.writeFieldBegin('maxSendBatch', Thrift.Type.I32, 2);
+      output.writeI32(this.maxSendBatch);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const SubscriptionInfo = module.exports.SubscriptionInfo = class {
   constructor(args) {
     this.id = null;
