@@ -86,6 +86,8 @@ export class Connection {
    * goes as a plain sendMessage, and a second send in the same tick turns it into a batch.
    */
   #lone: { seqid: number; mark: number; message: Message; pending: PendingCall } | undefined
+  /** The connection's own limits call: not a call of the user's, so closing does not wait for it. */
+  #limitsSeqid = 0
 
   constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void) {
     this.#socket = socket
@@ -98,7 +100,7 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
-    this.call(limitsCall, {}, { codec: limitsCall, settle: (result) => this.#configure(result?.success) })
+    this.#limitsSeqid = this.call(limitsCall, {}, { codec: limitsCall, settle: (result) => this.#configure(result?.success) })
   }
 
   /** The daemon's answer to the limits call (undefined when it failed, e.g. an older daemon): sets batching. */
@@ -114,8 +116,9 @@ export class Connection {
     return this.#closed
   }
 
+  /** The calls waiting for their replies, the connection's own limits call aside. */
   get pendingCount(): number {
-    return this.#pending.size
+    return this.#pending.size - (this.#pending.has(this.#limitsSeqid) ? 1 : 0)
   }
 
   /** Sends a call; returns its seqid. Throws (synchronously) when the arguments cannot be encoded. */

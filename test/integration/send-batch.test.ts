@@ -11,7 +11,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
-import { BATCH_MESSAGE_BYTES } from '../../sdk/connection.js'
+import { BATCH_MESSAGE_BYTES, Connection } from '../../sdk/connection.js'
 import { ApplicationErrorType, writeApplicationException } from '../../src/wire/application-exception.js'
 import { createWriter } from '../../src/wire/frame-reader.js'
 import { ErrorCode, MESSAGE_EXCEPTION, MessageService, type Message } from '../../src/gen/thriftbus.js'
@@ -241,4 +241,18 @@ t.test('a sendMessages call of more than MAX_SEND_BATCH messages is refused whol
   const c = await connect({ socket: d.socket, spawn: false })
   t.teardown(() => c.close())
   t.equal(Number((await c.mailboxStats('many')).depth), MAX_SEND_BATCH, 'nothing of the refused list was accepted')
+})
+
+t.test('the connection\'s own limits call is not a call in flight: closing does not wait for it', async (t) => {
+  const socket = join(tempDir(t), 'mute.sock')
+  const mute = createServer((s) => s.on('data', () => {}))
+  await new Promise<void>((resolve) => mute.listen(socket, resolve))
+  t.teardown(() => new Promise((resolve) => mute.close(resolve)))
+  const sock = netConnect(socket)
+  await new Promise((resolve) => sock.once('connect', resolve))
+  const conn = new Connection(sock, 1 << 20, () => {})
+  t.teardown(() => conn.destroy())
+  t.equal(conn.pendingCount, 0, 'the limits call, unanswered, is not counted')
+  conn.call(MessageService.methods.ping, {}, { codec: MessageService.methods.ping, settle: () => {} })
+  t.equal(conn.pendingCount, 1, 'a call of the user\'s is')
 })
