@@ -1,55 +1,58 @@
 /**
- * The journal: an append-only file in front of the SQLite store that takes the mailboxes' writes.
+ * The journal: append-only files in front of the SQLite store that take the mailboxes' writes.
  *
  * Why: in the steady state of a busy mailbox almost every message is received within milliseconds. Inserting
  * it into SQLite's B-tree and deleting it again costs about 4 µs a message; appending its bytes, and later 9
- * bytes for its removal, to one file costs well under 1 µs. So every commit appends one batch to the journal
- * (the store sends messages past the journal's share, JOURNAL_KEEP_MESSAGES, straight to SQLite), and when
- * the journal is long the store reduces it to its effect (JournalEffects): the messages still queued, and
- * what happened to rows already in SQLite. A *compaction* applies to SQLite what happened to its rows (and
- * any queued messages past the share, which only messages put back can make), then writes the queued ones
- * into a new journal file (rewrite(), an atomic rename). When SQLite must answer a query, a *checkpoint*
- * applies the whole journal to SQLite and empties it. Either way the messages removed meanwhile never reach
- * the database.
+ * bytes for its removal, to a file costs well under 1 µs. So every commit appends one batch to the journal
+ * (the store sends messages past the journal's share, JOURNAL_KEEP_MESSAGES, straight to SQLite).
  *
- * The file: a 16-byte header (magic, format, generation), then batches. A batch is what one commit wrote:
+ * The journal is a row of *segments*, `thriftbus.journal.<seq>`. Batches go into the newest; one that reaches
+ * SEGMENT_BYTES is sealed and the next batch starts a new segment. Mailboxes are queues, so the messages of the
+ * oldest segment are usually all received by the time it is sealed, and the store *drops* it: one unlink, no
+ * reading and no copying. When an old segment still holds queued messages and the journal has grown to twice
+ * what it holds queued, the store *carries* them forward: it reads that one segment, appends its queued
+ * messages to the active segment, and drops it. Dropping a segment whose batches touched rows in SQLite (only
+ * messages put back do that) first applies that segment's effect on those rows. When SQLite must answer a
+ * query, a *checkpoint* applies the whole journal to SQLite and empties it. Either way the messages removed
+ * meanwhile never reach the database.
+ *
+ * A segment: a 16-byte header (magic, format, sequence number), then batches. A batch is what one commit wrote:
  * `u32 payload length | u32 CRC-32 of the payload | payload`, the payload a sequence of operations:
  *   INSERT      u8 1, u8 flags, u32 length of the rest, f64 id, f64 sentAtMs, u32 deliveries, u32 size,
  *               str mailbox, str sender, str content, [bytes body], [str headers as JSON], [f64 ttlMs]
  *   REMOVE      u8 2, f64 id
  *   DELIVERIES  u8 3, f64 id, u32 deliveries
- * with str and bytes as `u32 byte length | bytes`, little-endian throughout.
+ * with str and bytes as `u32 byte length | bytes`, little-endian throughout. (The thriftbus before segments
+ * wrote one file, `thriftbus.journal`, in the same format; its header's number counts as its sequence number.)
  *
  * Applying a journal is idempotent (inserts replace, removes and updates name one id), and a checkpoint
- * records the generation it applied in the same SQLite transaction. So a crash between the checkpoint's commit
- * and the journal's reset is harmless: the next start sees that generation applied and skips it. A compaction
- * commits part of a journal's effect to SQLite before it replaces the file with one of the next generation,
- * and records no generation: a crash between the two applies the old journal whole at the next start, the
- * part already in SQLite again.
+ * records the highest sequence number it applied in the same SQLite transaction. So a crash between the
+ * checkpoint's commit and the deletion of the segments is harmless: the next start skips the segments applied.
+ * A segment is dropped only after what it needs is committed (its effect on SQLite's rows, the messages
+ * carried forward): a crash in between replays it at the next start, which changes nothing.
  *
- * A batch cut short at the end of the file (the daemon died inside the write, or the machine lost power
+ * A batch cut short at the end of a segment (the daemon died inside the write, or the machine lost power
  * before `durable` data reached the disk) was never confirmed to anyone, and is dropped. Damage anywhere
  * else is reported, and the file is left as it is.
  */
 import {
-  closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync,
+  closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeSync,
 } from 'node:fs'
-import { dirname } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { Message } from '../gen/thriftbus.js'
 import { utf8Slice, utf8Write } from '../wire/utf8.js'
 
 /**
- * A journal this long, and at least twice as long as after the last compaction, is compacted at the next
- * commit. Reading and reducing it takes a few ms (the messages removed meanwhile are only skipped), and a
- * restart replays at most about this much.
+ * A segment this long is sealed at the end of the batch that took it there; the next batch starts a new one.
+ * Dropping a segment whose messages were all received is one unlink; carrying a segment's few queued messages
+ * forward reads at most this much.
  */
-export const JOURNAL_COMPACT_BYTES = 4 * 1024 * 1024
+export const SEGMENT_BYTES = 4 * 1024 * 1024
 /**
  * At most this many queued messages (and JOURNAL_KEEP_BYTES) are kept in the journal; the store sends new
  * messages past them straight to SQLite. A backlog that swings below this many (as a receiver that keeps up
- * on a busy machine makes) never reaches SQLite. More would make compactions longer: at 65,536 one stalled
- * the daemon for over 100 ms, against 12-20 ms at 16,384.
+ * on a busy machine makes) never reaches SQLite. A checkpoint writes up to this many into SQLite at once.
  */
 export const JOURNAL_KEEP_MESSAGES = 16_384
 export const JOURNAL_KEEP_BYTES = 2 * 1024 * 1024
@@ -90,145 +93,168 @@ export interface LiveInsert {
   deliveries: number
 }
 
-/**
- * How many of an effects' inserts, from the first, a compaction keeps in the journal: at most
- * JOURNAL_KEEP_MESSAGES and JOURNAL_KEEP_BYTES.
- */
-export function insertsToKeep(fx: JournalEffects): number {
-  let bytes = 0
-  const max = Math.min(fx.inserts.length, JOURNAL_KEEP_MESSAGES)
-  for (let i = 0; i < max; i++) {
-    bytes += fx.inserts[i]!.op.length
-    if (bytes > JOURNAL_KEEP_BYTES) return i
-  }
-  return max
-}
-
 export class JournalError extends Error {}
 
-/** The journal file. Writes are synchronous: a batch has reached the operating system when append() returns. */
+/** One file of the journal: its sequence number, path, and the bytes of its intact batches. */
+interface Segment {
+  seq: number
+  path: string
+  size: number
+}
+
+/**
+ * The journal's files. Writes are synchronous: a batch has reached the operating system when append() returns.
+ * Batches go into the newest segment (the active one); one that reaches SEGMENT_BYTES is sealed and a new one
+ * starts. The owner drops sealed segments from the oldest (dropOldest()) once nothing in them is needed.
+ */
 export class Journal {
-  readonly path: string
-  #fd: number
+  /** `<state-dir>/thriftbus.journal`: segments are `<basePath>.<seq>`. */
+  readonly basePath: string
   readonly #fsync: boolean
-  #generation = 0
+  /** Oldest first. After reset(), the last one is the active segment. */
+  readonly #segments: Segment[] = []
+  /** The active segment's descriptor (-1 until reset()). */
+  #fd = -1
   #size = 0
-  /** Bytes of a torn last batch that open() dropped (0 normally). */
+  /** Bytes of torn last batches that opening dropped (0 normally). */
   readonly droppedBytes: number
 
   /**
-   * Opens (or creates) the journal and cuts off a torn last batch. The owner then applies effects() unless
-   * it has applied this generation already, and reset()s the file.
-   * Throws JournalError when the file is not a journal or is damaged before its end.
+   * Reads the segments a daemon left (and the single file of thriftbus before segments, whose generation is its
+   * sequence number), without changing them; torn last batches are left out. The owner then applies effects()
+   * of the segments it has not applied yet, and reset()s the journal, which starts an active segment.
+   * Throws JournalError when a file is not a journal or is damaged before its end.
    */
-  constructor(path: string, fsync: boolean) {
-    this.path = path
+  constructor(basePath: string, fsync: boolean) {
+    this.basePath = basePath
     this.#fsync = fsync
-    const created = !existsSync(path)
-    this.#fd = openSync(path, 'a+')
-    this.droppedBytes = 0
-    try {
-      // In fsync mode a new file's directory entry must reach the disk too, or power loss could lose the file.
-      if (created && fsync && process.platform !== 'win32') syncDirectory(dirname(path))
-      const bytes = this.#readAll()
-      if (bytes.length < HEADER_BYTES) {
-        // New, or cut short while it was being reset: nothing in it was ever confirmed.
-        this.#size = bytes.length
-        return
+    rmSync(`${basePath}.tmp`, { force: true }) // left by an older thriftbus that crashed during a compaction
+    const dir = dirname(basePath)
+    const prefix = `${basename(basePath)}.`
+    const paths = readdirSync(dir).filter((f) => f.startsWith(prefix) && /^\d+$/.test(f.slice(prefix.length))).map((f) => join(dir, f))
+    if (existsSync(basePath)) paths.push(basePath)
+    let dropped = 0
+    for (const path of paths) {
+      const bytes = readFileSync(path)
+      if (bytes.length < HEADER_BYTES) continue // cut short while it was being created: it holds nothing confirmed
+      try {
+        if (bytes.readUInt32LE(0) !== MAGIC) throw new JournalError('it is not a thriftbus journal')
+        const format = bytes.readUInt32LE(4)
+        if (format !== FORMAT) throw new JournalError(`it has format ${format}; this thriftbus reads format ${FORMAT}`)
+        const end = validEnd(bytes)
+        dropped += bytes.length - end
+        this.#segments.push({ seq: bytes.readDoubleLE(8), path, size: end })
+      } catch (err) {
+        throw new JournalError(`${path}: ${(err as Error).message}`)
       }
-      if (bytes.readUInt32LE(0) !== MAGIC) throw new JournalError('it is not a thriftbus journal')
-      const format = bytes.readUInt32LE(4)
-      if (format !== FORMAT) throw new JournalError(`it has format ${format}; this thriftbus reads format ${FORMAT}`)
-      this.#generation = bytes.readDoubleLE(8)
-      const end = validEnd(bytes)
-      this.#size = bytes.length
-      if (end < bytes.length) {
-        this.droppedBytes = bytes.length - end
-        ftruncateSync(this.#fd, end)
-        this.#size = end
-      }
-    } catch (err) {
-      closeSync(this.#fd)
-      throw err
     }
+    this.#segments.sort((a, b) => a.seq - b.seq)
+    for (const s of this.#segments) this.#size += s.size
+    this.droppedBytes = dropped
   }
 
-  /** The generation of the batches in the file (0 when the file has no header yet). */
+  /** The highest sequence number on disk (0 when there is no segment). */
   get generation(): number {
-    return this.#generation
+    return this.#segments.at(-1)?.seq ?? 0
   }
 
-  /** Bytes in the file. */
+  /** The sequence number of the segment that the next append() goes into. */
+  get activeSeq(): number {
+    return this.#segments.at(-1)?.seq ?? 0
+  }
+
+  /** The oldest segment's sequence number, when it is sealed (undefined when only the active one is left). */
+  get oldestSealed(): number | undefined {
+    return this.#segments.length > 1 ? this.#segments[0]!.seq : undefined
+  }
+
+  /** Bytes in all the segments. */
   get size(): number {
     return this.#size
   }
 
-  /** True when the file holds batches. */
+  /** True when some segment holds batches. */
   get hasBatches(): boolean {
-    return this.#size > HEADER_BYTES
+    return this.#size > HEADER_BYTES * this.#segments.length
   }
 
-  /** The effects of every batch in the file. */
-  effects(): JournalEffects {
-    return reduce(this.#readAll())
+  /** True when a segment after the given sequence number holds batches. */
+  hasBatchesAfter(seq: number): boolean {
+    return this.#segments.some((s) => s.seq > seq && s.size > HEADER_BYTES)
   }
 
-  /** Appends one encoded batch (BatchEncoder.finish()). In fsync mode it is on the disk when this returns. */
-  append(batch: Uint8Array): void {
-    writeAll(this.#fd, batch)
-    this.#size += batch.length
-    if (this.#fsync) fdatasyncSync(this.#fd)
+  /** The effects of every batch in the segments after afterSeq, in order. */
+  effects(afterSeq = 0): JournalEffects {
+    const r = new Reducer()
+    for (const s of this.#segments) if (s.seq > afterSeq) r.add(this.#bytes(s))
+    return r.finish()
+  }
+
+  /** The effects of the oldest segment's batches alone. */
+  oldestEffects(): JournalEffects {
+    const r = new Reducer()
+    r.add(this.#bytes(this.#segments[0]!))
+    return r.finish()
   }
 
   /**
-   * Replaces the file with a new one of the next generation that holds only batch (what a compaction carries
-   * forward), atomically: a crash leaves either the old file or the new one.
+   * Appends one encoded batch (BatchEncoder.finish()) to the active segment, and seals it when it has reached
+   * SEGMENT_BYTES. In fsync mode the batch is on the disk when this returns.
    */
-  rewrite(batch: Uint8Array | undefined): void {
-    const generation = this.#generation + 1
-    const tmp = `${this.path}.tmp`
-    rmSync(tmp, { force: true }) // left by a crash during an earlier rewrite
-    const fd = openSync(tmp, 'a+')
+  append(batch: Uint8Array): void {
+    const active = this.#segments.at(-1)!
+    writeAll(this.#fd, batch)
+    active.size += batch.length
+    this.#size += batch.length
+    if (this.#fsync) fdatasyncSync(this.#fd)
+    if (active.size >= SEGMENT_BYTES) this.#start(active.seq + 1)
+  }
+
+  /** Deletes the oldest segment, which must be sealed. */
+  dropOldest(): void {
+    if (this.#segments.length < 2) throw new Error('the active journal segment cannot be dropped')
+    const s = this.#segments.shift()!
+    rmSync(s.path, { force: true })
+    this.#size -= s.size
+  }
+
+  /** Deletes every segment and starts an empty active one with the given sequence number. */
+  reset(seq: number): void {
+    for (const s of this.#segments) rmSync(s.path, { force: true })
+    rmSync(this.basePath, { force: true })
+    this.#segments.length = 0
+    this.#size = 0
+    this.#start(seq)
+  }
+
+  close(): void {
+    if (this.#fd >= 0) closeSync(this.#fd)
+    this.#fd = -1
+  }
+
+  /** Creates segment seq with its header and makes it the active one. */
+  #start(seq: number): void {
+    const path = `${this.basePath}.${seq}`
+    const fd = openSync(path, 'w')
     try {
-      const header = headerOf(generation)
-      writeSync(fd, header)
-      if (batch) writeAll(fd, batch)
-      if (this.#fsync) fdatasyncSync(fd)
+      writeSync(fd, headerOf(seq))
+      if (this.#fsync) {
+        fdatasyncSync(fd)
+        // The new file's directory entry must reach the disk too, or power loss could lose the file.
+        if (process.platform !== 'win32') syncDirectory(dirname(path))
+      }
     } catch (err) {
       closeSync(fd)
       throw err
     }
-    renameSync(tmp, this.path)
-    if (this.#fsync && process.platform !== 'win32') syncDirectory(dirname(this.path))
-    closeSync(this.#fd)
+    if (this.#fd >= 0) closeSync(this.#fd)
     this.#fd = fd
-    this.#generation = generation
-    this.#size = HEADER_BYTES + (batch?.length ?? 0)
+    this.#segments.push({ seq, path, size: HEADER_BYTES })
+    this.#size += HEADER_BYTES
   }
 
-  /** Empties the file and starts the given generation. */
-  reset(generation: number): void {
-    ftruncateSync(this.#fd, 0)
-    writeSync(this.#fd, headerOf(generation))
-    if (this.#fsync) fdatasyncSync(this.#fd)
-    this.#generation = generation
-    this.#size = HEADER_BYTES
-  }
-
-  close(): void {
-    closeSync(this.#fd)
-  }
-
-  #readAll(): Buffer {
-    const size = fstatSync(this.#fd).size
-    const bytes = Buffer.allocUnsafe(size)
-    let done = 0
-    while (done < size) {
-      const n = readSync(this.#fd, bytes, done, size - done, done)
-      if (n === 0) break
-      done += n
-    }
-    return bytes.subarray(0, done)
+  #bytes(s: Segment): Buffer {
+    return readFileSync(s.path).subarray(0, s.size)
   }
 }
 
@@ -279,51 +305,61 @@ function isZero(bytes: Buffer, from: number): boolean {
   return true
 }
 
-/** Reduces a journal file's batches to their final effect on the messages table. */
-function reduce(bytes: Buffer): JournalEffects {
-  /** Live inserts: id -> offset of the INSERT op. */
-  const inserts = new Map<number, number>()
+/** Reduces the batches of one or more segments, given oldest first, to their final effect on the messages table. */
+class Reducer {
+  /** Live inserts: id -> the bytes of its INSERT op. */
+  readonly #inserts = new Map<number, Buffer>()
   /** Delivery counts of live inserts, set after their INSERT. */
-  const counted = new Map<number, number>()
-  const deletes = new Set<number>()
-  const updates = new Map<number, number>()
-  let at = HEADER_BYTES
-  while (at + BATCH_HEADER_BYTES <= bytes.length) {
-    const end = at + BATCH_HEADER_BYTES + bytes.readUInt32LE(at)
-    if (end > bytes.length) break
-    at += BATCH_HEADER_BYTES
-    while (at < end) {
-      const op = bytes[at]
-      const id = bytes.readDoubleLE(op === INSERT ? at + 6 : at + 1)
-      if (op === INSERT) {
-        inserts.set(id, at)
-        if (updates.size > 0) updates.delete(id)
-        if (counted.size > 0) counted.delete(id)
-        at += 6 + bytes.readUInt32LE(at + 2)
-      } else if (op === REMOVE) {
-        const live = inserts.get(id)
-        // A fresh insert removed before a checkpoint never reached the database; anything else may have.
-        if (live === undefined || (bytes[live + 1]! & FRESH) === 0) deletes.add(id)
-        inserts.delete(id)
-        if (updates.size > 0) updates.delete(id)
-        if (counted.size > 0) counted.delete(id)
-        at += 9
-      } else if (op === DELIVERIES) {
-        const deliveries = bytes.readUInt32LE(at + 9)
-        if (inserts.has(id)) counted.set(id, deliveries)
-        else updates.set(id, deliveries)
-        at += 13
-      } else {
-        throw new JournalError(`unknown operation ${String(op)} at byte ${at}`)
+  readonly #counted = new Map<number, number>()
+  readonly #deletes = new Set<number>()
+  readonly #updates = new Map<number, number>()
+
+  /** Adds a segment's intact bytes (its header, then batches). */
+  add(bytes: Buffer): void {
+    const inserts = this.#inserts
+    const counted = this.#counted
+    const deletes = this.#deletes
+    const updates = this.#updates
+    let at = HEADER_BYTES
+    while (at + BATCH_HEADER_BYTES <= bytes.length) {
+      const end = at + BATCH_HEADER_BYTES + bytes.readUInt32LE(at)
+      if (end > bytes.length) break
+      at += BATCH_HEADER_BYTES
+      while (at < end) {
+        const op = bytes[at]
+        const id = bytes.readDoubleLE(op === INSERT ? at + 6 : at + 1)
+        if (op === INSERT) {
+          const next = at + 6 + bytes.readUInt32LE(at + 2)
+          inserts.set(id, bytes.subarray(at, next))
+          if (updates.size > 0) updates.delete(id)
+          if (counted.size > 0) counted.delete(id)
+          at = next
+        } else if (op === REMOVE) {
+          const live = inserts.get(id)
+          // A fresh insert removed before a checkpoint never reached the database; anything else may have.
+          if (live === undefined || (live[1]! & FRESH) === 0) deletes.add(id)
+          inserts.delete(id)
+          if (updates.size > 0) updates.delete(id)
+          if (counted.size > 0) counted.delete(id)
+          at += 9
+        } else if (op === DELIVERIES) {
+          const deliveries = bytes.readUInt32LE(at + 9)
+          if (inserts.has(id)) counted.set(id, deliveries)
+          else updates.set(id, deliveries)
+          at += 13
+        } else {
+          throw new JournalError(`unknown operation ${String(op)} at byte ${at}`)
+        }
       }
+      at = end
     }
-    at = end
   }
-  const live: LiveInsert[] = []
-  for (const [id, at] of inserts) {
-    live.push({ op: bytes.subarray(at, at + 6 + bytes.readUInt32LE(at + 2)), deliveries: counted.get(id) ?? bytes.readUInt32LE(at + 22) })
+
+  finish(): JournalEffects {
+    const live: LiveInsert[] = []
+    for (const [id, op] of this.#inserts) live.push({ op, deliveries: this.#counted.get(id) ?? op.readUInt32LE(22) })
+    return { deletes: [...this.#deletes], updates: this.#updates, inserts: live }
   }
-  return { deletes: [...deletes], updates, inserts: live }
 }
 
 /** The messages-table row of a live insert. */

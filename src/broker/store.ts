@@ -14,8 +14,8 @@
  *   A message removed before the commit that inserted it (received at once) is not written at all. While
  *   the journal holds JOURNAL_KEEP_MESSAGES (or JOURNAL_KEEP_BYTES) still queued, new messages go straight
  *   into SQLite at their commit instead, as they would without a journal: a growing backlog costs each commit
- *   its share. When the journal passes JOURNAL_COMPACT_BYTES, a compaction rewrites it with only the
- *   messages still queued, so the messages received meanwhile never reach the database. Reading a mailbox
+ *   its share. The journal's oldest segment is dropped once its messages were all received (or carried
+ *   forward when the journal is long), so the messages received meanwhile never reach the database. Reading a mailbox
  *   back (load) first checkpoints when the journal may hold later messages of it or removals of SQLite's
  *   rows, and purge, stop and the start-up queries always do: the whole journal goes into SQLite, which then
  *   answers the query. Opening the store applies a journal left by a crash.
@@ -34,8 +34,8 @@ import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
 import type { Message } from '../gen/thriftbus.js'
 import {
-  BatchEncoder, insertsToKeep, Journal, JOURNAL_COMPACT_BYTES, JOURNAL_KEEP_BYTES, JOURNAL_KEEP_MESSAGES, rowOf,
-  type JournalEffects, type MessageRow,
+  BatchEncoder, Journal, JOURNAL_KEEP_BYTES, JOURNAL_KEEP_MESSAGES, rowOf, SEGMENT_BYTES, type JournalEffects,
+  type MessageRow,
 } from './journal.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
@@ -54,7 +54,7 @@ const SCHEMA_VERSION = 2
 const ROWS_PER_STATEMENT = 64
 /** File name of the store in the state directory. */
 export const STORE_FILE = 'thriftbus.db'
-/** The journal's file, next to the store: `thriftbus.db` -> `thriftbus.journal`. */
+/** The journal's base path, next to the store: `thriftbus.db` -> `thriftbus.journal` (segments: `thriftbus.journal.<n>`). */
 export const journalPath = (storePath: string): string => storePath.replace(/(\.db)?$/, '.journal')
 
 /** What the broker knows of a mailbox at startup, before it loads any message. */
@@ -91,7 +91,7 @@ export class StoreError extends Error {
   constructor(readonly path: string, reason: string, options?: { cause?: unknown }) {
     super(
       `the thriftbus store ${path} cannot be used: ${reason}. The daemon does not delete or reset a store: ` +
-        'move the file (with its -wal file and the .journal next to it) aside to start with an empty one, or ' +
+        'move the file (with its -wal file and the .journal files next to it) aside to start with an empty one, or ' +
         'restore it from a backup',
       options,
     )
@@ -118,10 +118,23 @@ export class SqliteStore implements MessageStore, TopicStore {
   /** Messages whose insert is in the journal and who are still queued: id -> size. */
   readonly #inJournal = new Map<number, number>()
   #inJournalBytes = 0
+  /**
+   * The journal's segments that hold batches, oldest first, with how many queued messages each holds. A new
+   * message's segment is found by its id (they are appended in id order); the others are in #movedTo.
+   */
+  #segments: SegmentState[] = []
+  /** The highest id of a new message appended to the journal: new messages with higher ids are found by id. */
+  #lastFreshId = 0
+  /** Queued messages of the journal not found by their id (put back, carried forward): id -> segment. */
+  readonly #movedTo = new Map<number, number>()
+  /** Delivery counts of queued journal messages that changed after their insert: id -> count. */
+  readonly #counts = new Map<number, number>()
+  /** The batch being built removes a message that may have a row in SQLite. */
+  #batchTouchesRows = false
+  /** The highest segment sequence number a checkpoint applied to SQLite. */
+  #applied = 0
   /** Ids of rows to delete from SQLite at the commit: messages that went there directly. */
   #sqlDeletes: number[] = []
-  /** The journal's size after the last compaction. */
-  #compactedBytes = 0
   /** The highest id of each mailbox inserted into the journal since the last checkpoint. */
   readonly #journalMaxIds = new Map<string, number>()
   /** True when the journal holds a removal of a message that SQLite may hold (one that was put back). */
@@ -168,10 +181,10 @@ export class SqliteStore implements MessageStore, TopicStore {
       throw new StoreError(journalPath(path), `its journal cannot be read: ${(err as Error).message}`, { cause: err })
     }
     try {
-      const applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
-      // A generation already applied was checkpointed just before a crash, and must not be applied twice.
-      if (this.#journal.generation > applied) this.#checkpoint()
-      else this.#journal.reset(applied + 1)
+      this.#applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
+      // Segments already applied were checkpointed just before a crash, and must not be applied twice.
+      if (this.#journal.hasBatchesAfter(this.#applied)) this.#checkpoint()
+      else this.#journal.reset(Math.max(this.#applied, this.#journal.generation) + 1)
     } catch (err) {
       if (this.#inTransaction) this.#s.rollback.run()
       db.close()
@@ -185,7 +198,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
   }
 
-  /** The journal's size in bytes (it is compacted at JOURNAL_COMPACT_BYTES). */
+  /** The journal's size in bytes, over all its segments. */
   get journalBytes(): number {
     return this.#journal.size
   }
@@ -205,10 +218,14 @@ export class SqliteStore implements MessageStore, TopicStore {
       if (pending.fresh) return // never written: nothing to remove
     }
     // The journal's removal of a message put back (pending) reaches an older copy in SQLite as well.
-    if (this.#forget(id)) this.#batch.remove(id)
-    else if (pending) {
+    const inJournal = this.#forget(id)
+    if (inJournal !== NOT_IN_JOURNAL) {
+      this.#batch.remove(id)
+      if (inJournal === MOVED) this.#batchTouchesRows = true // it may have been put back over a row
+    } else if (pending) {
       this.#batch.remove(id)
       this.#journalRemovesRows = true
+      this.#batchTouchesRows = true
     } else this.#sqlDeletes.push(id)
     this.#buffered()
   }
@@ -222,6 +239,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     }
     if (this.#inJournal.has(id)) {
       this.#batch.deliveries(id, deliveries)
+      this.#counts.set(id, deliveries)
       this.#buffered()
     } else {
       this.#write(() => this.#s.setDeliveries.run(deliveries, id))
@@ -333,7 +351,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     if (!this.pending) return true
     try {
       this.#flushPending()
-      if (this.#journal.size >= JOURNAL_COMPACT_BYTES && this.#journal.size >= 2 * this.#compactedBytes) this.#compact()
+      if (this.#journal.oldestSealed !== undefined) this.#tidy()
     } catch (err) {
       this.#fail(err as Error)
       return false
@@ -389,7 +407,7 @@ export class SqliteStore implements MessageStore, TopicStore {
   /**
    * Writes what is pending. New messages go to the journal while it holds fewer than JOURNAL_KEEP_MESSAGES
    * (and JOURNAL_KEEP_BYTES) still queued, and straight into SQLite past that, so that a growing backlog
-   * costs every commit its share of SQLite inserts instead of stalling one compaction. SQLite's part
+   * costs every commit its share of SQLite inserts instead of stalling one checkpoint. SQLite's part
    * commits first; then the journal's batch is appended: removes and delivery counts, then inserts (an
    * insert after a remove of the same message wins).
    */
@@ -403,10 +421,22 @@ export class SqliteStore implements MessageStore, TopicStore {
           m.sentAtMs ?? 0, m.ttlMs ?? null, p.deliveries, p.size,
         ])
       } else {
+        const id = p.m.id!
         this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
-        if (!(p.m.id! <= (this.#journalMaxIds.get(p.m.recipient) ?? 0))) this.#journalMaxIds.set(p.m.recipient, p.m.id!)
-        if (!p.fresh) this.#forget(p.m.id!) // a message put back may be counted already; a new one never is
-        this.#inJournal.set(p.m.id!, p.size)
+        if (!(id <= (this.#journalMaxIds.get(p.m.recipient) ?? 0))) this.#journalMaxIds.set(p.m.recipient, id)
+        const seg = this.#activeSegment()
+        if (!p.fresh) {
+          this.#forget(id) // a message put back may be counted already; a new one never is
+          seg.rows = true // it replaces its row, if SQLite has one
+        }
+        if (p.fresh && id > this.#lastFreshId) {
+          if (seg.firstId === Infinity) seg.firstId = id
+          this.#lastFreshId = id
+        } else {
+          this.#movedTo.set(id, seg.seq)
+        }
+        seg.live++
+        this.#inJournal.set(id, p.size)
         this.#inJournalBytes += p.size
       }
     }
@@ -418,37 +448,106 @@ export class SqliteStore implements MessageStore, TopicStore {
       if (rows) this.#insertRows(rows)
     }
     this.#commitSql()
-    if (!this.#batch.empty) this.#journal.append(this.#batch.finish())
+    this.#appendBatch()
     this.#ops = 0
   }
 
-  /** Drops id from the messages counted in the journal; true when it was one. */
-  #forget(id: number): boolean {
+  /** Appends the batch built so far to the journal's active segment. */
+  #appendBatch(): void {
+    if (this.#batch.empty) return
+    const seg = this.#activeSegment()
+    if (this.#batchTouchesRows) {
+      seg.rows = true
+      this.#batchTouchesRows = false
+    }
+    this.#journal.append(this.#batch.finish())
+  }
+
+  /** The state of the journal's active segment, the one the next batch goes into. */
+  #activeSegment(): SegmentState {
+    const seq = this.#journal.activeSeq
+    let seg = this.#segments.at(-1)
+    if (seg === undefined || seg.seq !== seq) {
+      seg = { seq, firstId: Infinity, live: 0, rows: false }
+      this.#segments.push(seg)
+    }
+    return seg
+  }
+
+  /** The segment that holds the insert of a queued journal message. */
+  #segmentOf(id: number): SegmentState {
+    const moved = this.#movedTo.size > 0 ? this.#movedTo.get(id) : undefined
+    let found = this.#segments[0]!
+    for (const seg of this.#segments) {
+      if (moved !== undefined) {
+        if (seg.seq === moved) return seg
+      } else if (seg.firstId <= id) {
+        found = seg
+      } else if (seg.firstId !== Infinity) {
+        break
+      }
+    }
+    return found
+  }
+
+  /** Drops id from the queued messages counted in the journal; says whether it was one, and how it is found. */
+  #forget(id: number): JournalPlace {
     const size = this.#inJournal.get(id)
-    if (size === undefined) return false
+    if (size === undefined) return NOT_IN_JOURNAL
+    this.#segmentOf(id).live--
     this.#inJournal.delete(id)
     this.#inJournalBytes -= size
-    return true
+    if (this.#counts.size > 0) this.#counts.delete(id)
+    return this.#movedTo.size > 0 && this.#movedTo.delete(id) ? MOVED : BY_ID
   }
 
   /**
-   * Rewrites the journal with only the messages still queued, oldest first, up to JOURNAL_KEEP_MESSAGES and
-   * JOURNAL_KEEP_BYTES (more are there only when messages were put back). What happened to rows already in
-   * SQLite, and the queued messages past those, are committed to SQLite first.
+   * Drops sealed segments from the oldest while none of their messages is queued. When the oldest still holds
+   * some and the journal has grown to twice what it holds queued (plus two segments), carries them forward
+   * into the active segment and drops it: one segment a commit, so a commit reads at most SEGMENT_BYTES.
    */
-  #compact(): void {
-    this.#flushPending()
-    const fx = this.#journal.effects()
-    const keep = insertsToKeep(fx)
-    if (keep < fx.inserts.length || fx.deletes.length > 0 || fx.updates.size > 0) {
-      const spilled = fx.inserts.slice(keep)
-      this.#apply({ ...fx, inserts: spilled })
-      for (const live of spilled) this.#forget(live.op.readDoubleLE(6))
+  #tidy(): void {
+    for (let sealed = this.#journal.oldestSealed; sealed !== undefined; sealed = this.#journal.oldestSealed) {
+      const seg = this.#segments[0]
+      if (seg?.seq !== sealed) {
+        // Never expected: the counts do not match the files. A checkpoint leaves nothing to count.
+        this.#checkpoint()
+        return
+      }
+      const carry = seg.live > 0
+      if (carry && this.#journal.size < 2 * this.#inJournalBytes + 2 * SEGMENT_BYTES) return
+      if (carry || seg.rows) this.#settleOldest(seg)
+      this.#journal.dropOldest()
+      this.#segments.shift()
+      if (carry) return
+    }
+  }
+
+  /**
+   * Commits what dropping the oldest segment would lose: its effect on rows in SQLite, and its queued messages,
+   * appended again (with their latest delivery counts) to the active segment.
+   */
+  #settleOldest(seg: SegmentState): void {
+    const fx = this.#journal.oldestEffects()
+    if (fx.deletes.length > 0 || fx.updates.size > 0) {
+      this.#begin()
+      this.#deleteRows(fx.deletes)
+      for (const [id, deliveries] of fx.updates) this.#s.setDeliveries.run(deliveries, id)
+    }
+    if (seg.live > 0) {
+      const active = this.#activeSegment()
+      if (seg.rows) active.rows = true // a message put back and carried still replaces its row
+      for (const live of fx.inserts) {
+        const id = live.op.readDoubleLE(6)
+        if (!this.#inJournal.has(id) || this.#segmentOf(id) !== seg) continue // received, or written again later
+        this.#batch.carry([{ op: live.op, deliveries: this.#counts.get(id) ?? live.deliveries }])
+        this.#movedTo.set(id, active.seq)
+        seg.live--
+        active.live++
+      }
     }
     this.#commitSql()
-    this.#batch.carry(fx.inserts.slice(0, keep))
-    this.#journal.rewrite(this.#batch.empty ? undefined : this.#batch.finish())
-    this.#compactedBytes = this.#journal.size
+    this.#appendBatch()
   }
 
   /**
@@ -457,14 +556,19 @@ export class SqliteStore implements MessageStore, TopicStore {
    */
   #checkpoint(): void {
     this.#flushPending()
-    if (this.#journal.hasBatches) {
-      this.#apply(this.#journal.effects())
-      this.#s.setMeta.run('journalGeneration', this.#journal.generation)
+    const last = this.#journal.generation
+    if (this.#journal.hasBatchesAfter(this.#applied)) {
+      this.#apply(this.#journal.effects(this.#applied))
+      this.#s.setMeta.run('journalGeneration', last)
+      this.#applied = last
     }
     this.#commitSql()
-    this.#journal.reset(this.#journal.generation + 1)
+    this.#journal.reset(Math.max(this.#applied, last) + 1)
     this.#inJournal.clear()
     this.#inJournalBytes = 0
+    this.#segments = []
+    this.#movedTo.clear()
+    this.#counts.clear()
     this.#journalMaxIds.clear()
     this.#journalRemovesRows = false
   }
@@ -539,6 +643,23 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#onFailure(new StoreError(this.path, `a write failed (${err.message})`, { cause: err }))
   }
 }
+
+/** What the store counts of one journal segment. */
+interface SegmentState {
+  seq: number
+  /** The id of its first new message found by id (Infinity: none). */
+  firstId: number
+  /** Its queued messages. */
+  live: number
+  /** Its batches may change rows in SQLite (messages put back): dropping it applies its effect to them first. */
+  rows: boolean
+}
+
+/** Whether a message is queued in the journal, and whether it is found by its id or through #movedTo. */
+type JournalPlace = 0 | 1 | 2
+const NOT_IN_JOURNAL = 0
+const BY_ID = 1
+const MOVED = 2
 
 interface PendingInsert {
   m: Message

@@ -61,7 +61,7 @@ Options:
   --max-mailbox-bytes N         bytes one mailbox holds (default 256MiB)
   --durability LEVEL            memory: messages are lost when the daemon stops; durable (default):
                                 they survive a crash of the daemon; fsync: they survive power loss
-                                (the store is <state-dir>/thriftbus.db and thriftbus.journal)
+                                (the store is <state-dir>/thriftbus.db and thriftbus.journal.*)
   --max-deliveries N            deliveries of a leased message before it moves to <mailbox>.dead-letter
                                 (default 5)
   --config FILE                 services config for helper activation (default: $THRIFTBUS_CONFIG, else

@@ -6,12 +6,12 @@
  * A "crash image" is a copy of the store's files taken while the store is open and has committed: what the
  * disk holds if the daemon is killed at that moment (kill -9 of a real daemon: test/integration/crash.test.ts).
  */
-import { appendFileSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { Broker } from '../../src/broker/broker.js'
-import { Journal, JOURNAL_COMPACT_BYTES, JOURNAL_KEEP_MESSAGES } from '../../src/broker/journal.js'
+import { Journal, JOURNAL_KEEP_MESSAGES, SEGMENT_BYTES } from '../../src/broker/journal.js'
 import { journalPath, SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -19,7 +19,12 @@ import { tempDir } from '../helpers/daemon.js'
 
 const msg = (recipient: string, content: string, extra: Partial<Message> = {}): Message => ({ sender: 's', recipient, content, ...extra })
 const contents = (ms: Message[]): string[] => ms.map((m) => m.content)
-const FILES = [STORE_FILE, `${STORE_FILE}-wal`, 'thriftbus.journal']
+
+/** The journal's segment files in dir, oldest first. */
+function segments(dir: string): string[] {
+  return readdirSync(dir).filter((f) => /^thriftbus\.journal\.\d+$/.test(f))
+    .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()))
+}
 
 /** A store and a broker on it in dir, closed at the end of the test. */
 function open(t: Tap, dir: string) {
@@ -39,7 +44,7 @@ function open(t: Tap, dir: string) {
 /** Copies the store's files, as they are on disk now, into a new folder. */
 function crashImage(t: Tap, dir: string): string {
   const image = tempDir(t)
-  for (const f of FILES) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(image, f))
+  for (const f of readdirSync(dir)) if (f.startsWith('thriftbus.')) copyFileSync(join(dir, f), join(image, f))
   return image
 }
 
@@ -84,33 +89,139 @@ t.test('a message sent and received in the same commit is not written at all', a
   t.equal(store.journalBytes, empty)
 })
 
-t.test('a long journal whose messages were mostly received is compacted: a new journal holds the queued ones, SQLite is not touched', async (t) => {
+t.test('a sealed segment whose messages were all received is dropped: no reading, no copying, SQLite is not touched', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
   const big = 'x'.repeat(64 * 1024)
   let sent = 0
-  let longest = 0
+  let most = 0
   // Each commit sends a message and receives an older one: three stay queued.
-  for (;;) {
+  while (sent < 3 * SEGMENT_BYTES / big.length) {
     broker.send(msg('q', `${sent++}:${big}`))
     if (sent > 3) broker.take('q', 1)
     if (!store.commit()) throw new Error('commit failed')
-    if (store.journalBytes < longest) break
-    longest = store.journalBytes
+    most = Math.max(most, segments(dir).length)
   }
-  t.ok(longest >= JOURNAL_COMPACT_BYTES - 80 * 1024, `the journal was compacted when it reached the limit (${longest} bytes, ${sent} messages)`)
-  t.ok(store.journalBytes < 4 * 66 * 1024, `it holds the three queued messages (${store.journalBytes} bytes)`)
-  t.notOk(existsSync(join(dir, 'thriftbus.journal.tmp')), 'the new file replaced the old one')
+  t.equal(most, 2, 'at most the active segment and the one just sealed, which holds queued messages')
+  t.ok(Number(segments(dir).at(-1)!.split('.').pop()) >= 4, 'three segments were sealed, and dropped')
+  t.ok(store.journalBytes <= 2 * SEGMENT_BYTES, `the journal holds at most two segments (${store.journalBytes} bytes)`)
   const image = crashImage(t, dir)
   const raw = new Database(join(image, STORE_FILE), { readonly: true })
   t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no message')
   raw.close()
+  t.same(open(t, image).broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 3, sent - 2, sent - 1].map(String),
+    'after a crash: the three queued')
+})
+
+/** Sends big messages to q, each received in the next commit, until the active segment is sealed; then receives the last. */
+function sealActive(store: SqliteStore, broker: Broker): void {
+  const dir = store.path.replace(/[^/]*$/, '')
+  const active = segments(dir).at(-1)
+  const big = 'x'.repeat(64 * 1024)
+  while (segments(dir).at(-1) === active) {
+    broker.take('q', 1)
+    broker.send(msg('q', big))
+    if (!store.commit()) throw new Error('commit failed')
+  }
   broker.take('q', 1)
-  broker.send(msg('q', `${sent++}:after`))
+  if (!store.commit()) throw new Error('commit failed')
+}
+
+/** Fills the journal with big messages to q, each received in the next commit, until the oldest segment (pinned by a queued message) is carried. */
+function churnUntilCarried(store: SqliteStore, broker: Broker, before?: (first: string) => void): number {
+  const big = 'x'.repeat(64 * 1024)
+  let sent = 0
+  for (;;) {
+    const first = segments(store.path.replace(/[^/]*$/, ''))[0]!
+    before?.(first)
+    broker.take('q', 1)
+    broker.send(msg('q', `${sent++}:${big}`))
+    if (!store.commit()) throw new Error('commit failed')
+    if (segments(store.path.replace(/[^/]*$/, ''))[0] !== first) return sent
+    if (sent > 1000) throw new Error('the pinned segment was never carried')
+  }
+}
+
+t.test('a segment pinned by a queued message is carried forward once the journal is twice what it holds queued', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  broker.send(msg('stuck', 'old', { body: Buffer.from('kept bytes') }))
+  broker.send(msg('stuck', 'older still queued'))
   t.equal(store.commit(), true)
-  const after = open(t, crashImage(t, dir))
-  t.same(after.broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 3, sent - 2, sent - 1].map(String),
-    'after a crash: the compacted messages, less the one received since, and the one sent since')
+  const first = segments(dir)[0]!
+  sealActive(store, broker)
+  // A lease, given back: the message stays queued with delivery count 1, written in a later segment than its insert.
+  const [leased] = broker.take('stuck', 1, Infinity, { leaseMs: 60_000, owner: 1 })
+  broker.nack([leased!.id!])
+  t.equal(store.commit(), true)
+  let most = 0
+  let longest = 0
+  churnUntilCarried(store, broker, () => {
+    most = Math.max(most, segments(dir).length)
+    longest = Math.max(longest, store.journalBytes)
+  })
+  t.ok(longest >= 2 * SEGMENT_BYTES, `carried only once the journal had grown to two segments (${longest} bytes)`)
+  t.ok(most <= 4, `the journal never held more than four segments (${most})`)
+  t.notOk(segments(dir).includes(first), 'the pinned segment is gone')
+  const image = crashImage(t, dir)
+  const raw = new Database(join(image, STORE_FILE), { readonly: true })
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no message: they were carried in the journal')
+  raw.close()
+  const got = open(t, image).broker.take('stuck', 10)
+  t.same(contents(got), ['old', 'older still queued'])
+  t.equal(got[0]!.deliveryCount, 1, 'with its latest delivery count')
+  t.same(got[0]!.body, Buffer.from('kept bytes'))
+  t.same(got.map((m) => m.id), [1, 2])
+})
+
+t.test('a crash after a segment was carried forward but before it was deleted gives each message once', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  broker.send(msg('stuck', 'old'))
+  t.equal(store.commit(), true)
+  let oldest = { name: '', bytes: Buffer.alloc(0) }
+  churnUntilCarried(store, broker, (first) => { oldest = { name: first, bytes: readFileSync(join(dir, first)) } })
+  const image = crashImage(t, dir)
+  writeFileSync(join(image, oldest.name), oldest.bytes) // as if the unlink never happened
+  const after = open(t, image)
+  t.same(contents(after.broker.take('stuck', 10)), ['old'])
+  t.equal(after.broker.take('q', 10).length, 1, 'the received ones stay received: only the last one sent is queued')
+})
+
+t.test('a message read back from SQLite, put back and received again stays received once its segments are dropped', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  broker.send(msg('p', 'in sqlite'))
+  t.equal(store.commit(), true)
+  store.load('p', 0, 1) // a checkpoint: the message is now a row
+  const [m] = broker.take('p', 1)
+  t.equal(store.commit(), true)
+  broker.returnMessages([m!]) // put back: its insert in the journal replaces the row
+  t.equal(store.commit(), true)
+  broker.take('p', 1) // received for good: its removal is in the journal
+  t.equal(store.commit(), true)
+  const first = segments(dir)[0]!
+  sealActive(store, broker)
+  sealActive(store, broker)
+  t.notOk(segments(dir).includes(first), 'the segment was dropped (nothing in it was queued)')
+  const image = crashImage(t, dir)
+  const raw = new Database(join(image, STORE_FILE), { readonly: true })
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no row of it')
+  raw.close()
+  t.same(open(t, image).broker.take('p', 10), [])
+})
+
+t.test('a journal of the thriftbus before segments (one file, thriftbus.journal) is applied at open, then removed', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  broker.send(msg('q', 'from the old file'))
+  t.equal(store.commit(), true)
+  const image = crashImage(t, dir)
+  const [segment] = segments(image)
+  renameSync(join(image, segment!), join(image, 'thriftbus.journal'))
+  const after = open(t, image)
+  t.same(contents(after.broker.take('q', 10)), ['from the old file'])
+  t.notOk(readdirSync(image).includes('thriftbus.journal'), 'the old file is gone')
 })
 
 t.test('past JOURNAL_KEEP_MESSAGES queued in the journal, new messages go straight into SQLite at their commit', async (t) => {
@@ -143,26 +254,6 @@ t.test('past JOURNAL_KEEP_MESSAGES queued in the journal, new messages go straig
     'after a crash: every message once, in order, from both')
 })
 
-t.test('a crash during a compaction leaves the old journal, which gives the same messages', async (t) => {
-  const dir = tempDir(t)
-  const { store, broker } = open(t, dir)
-  const big = 'x'.repeat(64 * 1024)
-  let sent = 0
-  let before: Buffer
-  for (;;) {
-    before = readFileSync(join(dir, 'thriftbus.journal'))
-    broker.send(msg('q', `${sent++}:${big}`))
-    if (sent > 3) broker.take('q', 1)
-    const size = store.journalBytes
-    if (!store.commit()) throw new Error('commit failed')
-    if (store.journalBytes < size) break
-  }
-  const image = crashImage(t, dir)
-  writeFileSync(join(image, 'thriftbus.journal'), before)
-  t.same(open(t, image).broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 4, sent - 3, sent - 2].map(String),
-    'the journal as it was before the commit that compacted it')
-})
-
 t.test('close() applies the journal, so the database alone holds every queued message', async (t) => {
   const dir = tempDir(t)
   const { broker, store, close } = open(t, dir)
@@ -170,7 +261,7 @@ t.test('close() applies the journal, so the database alone holds every queued me
   broker.send(msg('q', 'b'))
   store.commit()
   close()
-  t.equal(statSync(join(dir, 'thriftbus.journal')).size, 16, 'the journal holds its header only')
+  t.same(segments(dir).map((f) => statSync(join(dir, f)).size), [16], 'the journal is one segment that holds its header only')
   const raw = new Database(join(dir, STORE_FILE), { readonly: true })
   t.teardown(() => raw.close())
   t.same(raw.prepare('SELECT content FROM messages ORDER BY id').pluck().all(), ['a', 'b'])
@@ -197,9 +288,10 @@ t.test('a crash between a checkpoint\'s commit and the journal\'s reset applies 
   store.commit()
   broker.take('q', 2)
   store.commit()
-  const journalBefore = readFileSync(join(dir, 'thriftbus.journal'))
-  close() // checkpoints: SQLite holds m2..m4 and the generation it applied
-  writeFileSync(join(dir, 'thriftbus.journal'), journalBefore) // as if the reset never happened
+  const [name] = segments(dir)
+  const journalBefore = readFileSync(join(dir, name!))
+  close() // checkpoints: SQLite holds m2..m4 and the segment it applied
+  writeFileSync(join(dir, name!), journalBefore) // as if the segment had not been deleted
   const after = open(t, dir)
   t.same(contents(after.broker.take('q', 10)), ['m2', 'm3', 'm4'])
   t.equal(after.store.journalBytes, 16)
@@ -211,12 +303,13 @@ t.test('a batch cut short at the end of the journal is dropped; the batches befo
   broker.send(msg('q', 'kept'))
   store.commit()
   const image = crashImage(t, dir)
-  const whole = readFileSync(join(dir, 'thriftbus.journal')).length
+  const [name] = segments(dir)
+  const whole = readFileSync(join(dir, name!)).length
   broker.send(msg('q', 'torn'))
   store.commit()
-  const full = readFileSync(join(dir, 'thriftbus.journal'))
+  const full = readFileSync(join(dir, name!))
   // The second batch, cut in the middle as a crash inside the write would leave it.
-  writeFileSync(join(image, 'thriftbus.journal'), full.subarray(0, whole + Math.floor((full.length - whole) / 2)))
+  writeFileSync(join(image, name!), full.subarray(0, whole + Math.floor((full.length - whole) / 2)))
   const journal = new Journal(join(image, 'thriftbus.journal'), false)
   t.ok(journal.droppedBytes > 0, 'the torn batch is cut off')
   t.equal(journal.size, whole)
@@ -228,8 +321,8 @@ t.test('a batch cut short at the end of the journal is dropped; the batches befo
   const zeros = crashImage(t, dir)
   const bytes = Buffer.from(full)
   bytes.fill(0, whole + 8)
-  writeFileSync(join(zeros, 'thriftbus.journal'), bytes)
-  appendFileSync(join(zeros, 'thriftbus.journal'), Buffer.alloc(4096))
+  writeFileSync(join(zeros, name!), bytes)
+  appendFileSync(join(zeros, name!), Buffer.alloc(4096))
   t.same(contents(open(t, zeros).broker.take('q', 10)), ['kept'])
 })
 
@@ -241,7 +334,8 @@ t.test('a journal damaged before its end is refused with its path, and left as i
   broker.send(msg('q', 'second'))
   store.commit()
   const image = crashImage(t, dir)
-  const path = journalPath(join(image, STORE_FILE))
+  const path = join(image, segments(image)[0]!)
+  t.match(path, journalPath(join(image, STORE_FILE)))
   const bytes = readFileSync(path)
   bytes[16 + 8 + 20] ^= 0xff // inside the first batch's payload
   writeFileSync(path, bytes)
