@@ -345,7 +345,6 @@ export class Broker {
     }
     const size = messageBytes(message)
     this.#checkRoom(box, size)
-    this.#store?.insert(message, size)
     this.#enqueue(box, message, size)
     return message
   }
@@ -531,6 +530,10 @@ export class Broker {
   }
 
   /** Appends a stored message to its mailbox: in memory while the window has room, else in the store only. */
+  /**
+   * Stores a new message and queues it: in memory while the mailbox's window has room, else only in the store
+   * (which is then told so: it will be read back from the database).
+   */
   #enqueue(box: Mailbox, m: Message, size: number): void {
     box.depth++
     box.bytes += size
@@ -538,10 +541,12 @@ export class Broker {
     if (box.onlyStored === 0 && (!this.#store ||
       (box.queue.length < MEMORY_WINDOW_MESSAGES && box.memoryBytes + size <= MEMORY_WINDOW_BYTES &&
         this.#windowBytes + size <= MEMORY_WINDOWS_TOTAL_BYTES))) {
+      this.#store?.insert(m, size)
       box.queue.push(m)
       this.#inMemory(box, size)
       box.loadedUpTo = m.id!
     } else {
+      this.#store!.insert(m, size, false, true)
       box.onlyStored++
     }
   }
@@ -702,7 +707,6 @@ export class Broker {
       this.#log('error', `dead-letter mailbox ${name} is full: dropped its oldest letter (id ${dropped?.id})`)
     }
     if (box.activeWaiters > 0 && this.#handOver(box, dead, false)) return
-    this.#store?.insert(dead, size)
     this.#enqueue(box, dead, size)
   }
 

@@ -54,8 +54,8 @@ export const SEGMENT_BYTES = 4 * 1024 * 1024
  * messages past them straight to SQLite. A backlog that swings below this many (as a receiver that keeps up
  * on a busy machine makes) never reaches SQLite. A checkpoint writes up to this many into SQLite at once.
  */
-export const JOURNAL_KEEP_MESSAGES = 16_384
-export const JOURNAL_KEEP_BYTES = 2 * 1024 * 1024
+export const JOURNAL_KEEP_MESSAGES = 32_768
+export const JOURNAL_KEEP_BYTES = 4 * 1024 * 1024
 
 const MAGIC = 0x4a425454 // "TTBJ" read little-endian
 const FORMAT = 1

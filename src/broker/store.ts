@@ -14,11 +14,12 @@
  *   A message removed before the commit that inserted it (received at once) is not written at all. While
  *   the journal holds JOURNAL_KEEP_MESSAGES (or JOURNAL_KEEP_BYTES) still queued, new messages go straight
  *   into SQLite at their commit instead, as they would without a journal: a growing backlog costs each commit
- *   its share. The journal's oldest segment is dropped once its messages were all received (or carried
- *   forward when the journal is long), so the messages received meanwhile never reach the database. Reading a mailbox
- *   back (load) first checkpoints when the journal may hold later messages of it or removals of SQLite's
- *   rows, and purge, stop and the start-up queries always do: the whole journal goes into SQLite, which then
- *   answers the query. Opening the store applies a journal left by a crash.
+ *   its share. So do messages past their mailbox's memory window (insert's readBack), which load() will read
+ *   from SQLite. The journal's oldest segment is dropped once its messages were all received (or carried
+ *   forward when the journal is long), so the messages received meanwhile never reach the database. Reading
+ *   a mailbox back (load) first checkpoints when the journal may hold later messages of it or removals of
+ *   SQLite's rows, and purge, stop and the start-up queries always do: the whole journal goes into SQLite,
+ *   which then answers the query. Opening the store applies a journal left by a crash.
  * - Durable subscriptions, their queues and the id ceiling are written to SQLite directly. A commit commits
  *   SQLite's transaction before it appends the journal's batch.
  * - `durable`: synchronous=NORMAL and plain journal writes: a commit reaches the operating system (survives
@@ -68,8 +69,11 @@ export interface MailboxSummary {
 
 /** The store as the broker uses it. Every write joins the open transaction. */
 export interface MessageStore {
-  /** Stores a message under (recipient, id). ignoreExisting: a message put back by a client may exist already. */
-  insert(m: Message, size: number, ignoreExisting?: boolean): void
+  /**
+   * Stores a message under (recipient, id). ignoreExisting: a message put back by a client may exist already.
+   * readBack: the message is past its mailbox's memory window, so it will be read back with load().
+   */
+  insert(m: Message, size: number, ignoreExisting?: boolean, readBack?: boolean): void
   remove(mailbox: string, id: number): void
   /** Records how many times a leased message was delivered. */
   setDeliveries(mailbox: string, id: number, deliveries: number): void
@@ -203,10 +207,10 @@ export class SqliteStore implements MessageStore, TopicStore {
     return this.#journal.size
   }
 
-  insert(m: Message, size: number, ignoreExisting = false): void {
+  insert(m: Message, size: number, ignoreExisting = false, readBack = false): void {
     this.#check()
     // A message put back by a client (ignoreExisting) may also be stored: its removal must be written.
-    this.#inserts.set(m.id!, { m, size, fresh: !ignoreExisting, deliveries: m.deliveryCount ?? 0 })
+    this.#inserts.set(m.id!, { m, size, fresh: !ignoreExisting, deliveries: m.deliveryCount ?? 0, readBack })
     this.#buffered()
   }
 
@@ -414,7 +418,7 @@ export class SqliteStore implements MessageStore, TopicStore {
   #flushPending(): void {
     let rows: MessageRow[] | undefined
     for (const p of this.#inserts.values()) {
-      if (p.fresh && (this.#inJournal.size >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
+      if (p.fresh && (p.readBack || this.#inJournal.size >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
         const m = p.m
         ;(rows ??= []).push([
           m.recipient, m.id!, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
@@ -667,6 +671,8 @@ interface PendingInsert {
   /** A new message: if it is removed before the commit, nothing needs writing. */
   fresh: boolean
   deliveries: number
+  /** Past its mailbox's memory window: it goes straight into SQLite, which load() reads. */
+  readBack: boolean
 }
 
 /**

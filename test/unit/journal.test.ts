@@ -10,7 +10,7 @@ import { appendFileSync, copyFileSync, readdirSync, readFileSync, renameSync, st
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { Broker } from '../../src/broker/broker.js'
+import { Broker, MEMORY_WINDOW_MESSAGES } from '../../src/broker/broker.js'
 import { Journal, JOURNAL_KEEP_MESSAGES, SEGMENT_BYTES } from '../../src/broker/journal.js'
 import { journalPath, SqliteStore, StoreError, STORE_FILE } from '../../src/broker/store.js'
 import type { Message } from '../../src/gen/thriftbus.js'
@@ -252,6 +252,37 @@ t.test('past JOURNAL_KEEP_MESSAGES queued in the journal, new messages go straig
   const all = (b: Broker) => contents(b.take('q', 100_000))
   t.same(all(open(t, crashImage(t, dir)).broker), Array.from({ length: sent - JOURNAL_KEEP_MESSAGES - 1 }, (_, i) => String(i + JOURNAL_KEEP_MESSAGES + 1)),
     'after a crash: every message once, in order, from both')
+})
+
+t.test('messages past their mailbox\'s memory window go straight into SQLite, which reads them back without a checkpoint', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  const rows = () => {
+    const raw = new Database(join(crashImage(t, dir), STORE_FILE), { readonly: true })
+    const n = raw.prepare('SELECT count(*) FROM messages').pluck().get() as number
+    raw.close()
+    return n
+  }
+  let sent = 0
+  const send = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      broker.send(msg('w', String(sent++)))
+      if (sent % 1000 === 0) store.commit()
+    }
+    t.equal(store.commit(), true)
+  }
+  send(MEMORY_WINDOW_MESSAGES + 10)
+  t.equal(broker.take('w', JOURNAL_KEEP_MESSAGES).length, JOURNAL_KEEP_MESSAGES, 'the journal\'s messages are received: it has room again')
+  t.equal(store.commit(), true)
+  const before = rows()
+  send(10)
+  t.equal(rows(), before + 10, 'the new messages, past the window, are rows at once')
+  const active = segments(dir).at(-1)
+  const rest = contents(broker.take('w', 100_000))
+  t.equal(store.commit(), true)
+  t.equal(rest.length, sent - JOURNAL_KEEP_MESSAGES)
+  t.same(rest.slice(-12), Array.from({ length: 12 }, (_, i) => String(sent - 12 + i)), 'every message, in order')
+  t.equal(segments(dir).at(-1), active, 'no checkpoint started a new journal')
 })
 
 t.test('close() applies the journal, so the database alone holds every queued message', async (t) => {
