@@ -113,6 +113,8 @@ export class Journal {
   readonly #fsync: boolean
   /** Oldest first. After reset(), the last one is the active segment. */
   readonly #segments: Segment[] = []
+  /** Files cut short before their header was written: they hold nothing, and reset() deletes them. */
+  readonly #headerless: string[] = []
   /** The active segment's descriptor (-1 until reset()). */
   #fd = -1
   #size = 0
@@ -136,7 +138,10 @@ export class Journal {
     let dropped = 0
     for (const path of paths) {
       const bytes = readFileSync(path)
-      if (bytes.length < HEADER_BYTES) continue // cut short while it was being created: it holds nothing confirmed
+      if (bytes.length < HEADER_BYTES) {
+        this.#headerless.push(path) // cut short while it was being created: it holds nothing confirmed
+        continue
+      }
       try {
         if (bytes.readUInt32LE(0) !== MAGIC) throw new JournalError('it is not a thriftbus journal')
         const format = bytes.readUInt32LE(4)
@@ -221,6 +226,7 @@ export class Journal {
   /** Deletes every segment and starts an empty active one with the given sequence number. */
   reset(seq: number): void {
     for (const s of this.#segments) rmSync(s.path, { force: true })
+    for (const path of this.#headerless.splice(0)) rmSync(path, { force: true })
     rmSync(this.basePath, { force: true })
     this.#segments.length = 0
     this.#size = 0

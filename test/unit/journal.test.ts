@@ -357,6 +357,21 @@ t.test('a batch cut short at the end of the journal is dropped; the batches befo
   t.same(contents(open(t, zeros).broker.take('q', 10)), ['kept'])
 })
 
+t.test('a segment cut short before its header was written holds nothing: it is ignored, then deleted', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker, close } = open(t, dir)
+  broker.send(msg('q', 'kept'))
+  store.commit()
+  const image = crashImage(t, dir)
+  close()
+  const next = Number(segments(image).at(-1)!.split('.').pop()) + 5
+  writeFileSync(join(image, `thriftbus.journal.${next}`), Buffer.from([0x54, 0x54]))
+  const after = open(t, image)
+  t.same(contents(after.broker.take('q', 10)), ['kept'])
+  t.equal(segments(image).length, 1, 'only the new active segment is left')
+  t.ok(statSync(join(image, segments(image)[0]!)).size === 16)
+})
+
 t.test('a journal damaged before its end is refused with its path, and left as it was', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
