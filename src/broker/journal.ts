@@ -158,13 +158,8 @@ export class Journal {
     this.droppedBytes = dropped
   }
 
-  /** The highest sequence number on disk (0 when there is no segment). */
-  get generation(): number {
-    return this.#segments.at(-1)?.seq ?? 0
-  }
-
-  /** The sequence number of the segment that the next append() goes into. */
-  get activeSeq(): number {
+  /** The newest segment's sequence number (0 when there is none): after reset(), the one append() writes to. */
+  get lastSeq(): number {
     return this.#segments.at(-1)?.seq ?? 0
   }
 
@@ -264,11 +259,11 @@ export class Journal {
   }
 }
 
-function headerOf(generation: number): Buffer {
+function headerOf(seq: number): Buffer {
   const header = Buffer.alloc(HEADER_BYTES)
   header.writeUInt32LE(MAGIC, 0)
   header.writeUInt32LE(FORMAT, 4)
-  header.writeDoubleLE(generation, 8)
+  header.writeDoubleLE(seq, 8)
   return header
 }
 

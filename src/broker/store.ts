@@ -188,7 +188,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
       // Segments already applied were checkpointed just before a crash, and must not be applied twice.
       if (this.#journal.hasBatchesAfter(this.#applied)) this.#checkpoint()
-      else this.#journal.reset(Math.max(this.#applied, this.#journal.generation) + 1)
+      else this.#journal.reset(Math.max(this.#applied, this.#journal.lastSeq) + 1)
     } catch (err) {
       if (this.#inTransaction) this.#s.rollback.run()
       db.close()
@@ -469,7 +469,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** The state of the journal's active segment, the one the next batch goes into. */
   #activeSegment(): SegmentState {
-    const seq = this.#journal.activeSeq
+    const seq = this.#journal.lastSeq
     let seg = this.#segments.at(-1)
     if (seg === undefined || seg.seq !== seq) {
       seg = { seq, firstId: Infinity, live: 0, rows: false }
@@ -555,12 +555,12 @@ export class SqliteStore implements MessageStore, TopicStore {
   }
 
   /**
-   * Applies the whole journal to SQLite in one transaction, with the generation it applied, and empties it.
+   * Applies the whole journal to SQLite in one transaction, with the last segment it applied, and empties it.
    * Pending writes are appended first, and SQLite's open transaction commits with it.
    */
   #checkpoint(): void {
     this.#flushPending()
-    const last = this.#journal.generation
+    const last = this.#journal.lastSeq
     if (this.#journal.hasBatchesAfter(this.#applied)) {
       this.#apply(this.#journal.effects(this.#applied))
       this.#s.setMeta.run('journalGeneration', last)
