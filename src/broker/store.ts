@@ -117,22 +117,20 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #journal: Journal
   /** The journal batch of the next commit: removes and delivery counts (inserts are added at the commit). */
   readonly #batch = new BatchEncoder()
-  /** Messages waiting for the commit, by id (ids are unique across mailboxes). */
-  readonly #inserts = new Map<number, PendingInsert>()
-  /** Messages whose insert is in the journal and who are still queued: id -> size. */
-  readonly #inJournal = new Map<number, number>()
-  #inJournalBytes = 0
   /**
-   * The journal's segments that hold batches, oldest first, with how many queued messages each holds. A new
-   * message's segment is found by its id (they are appended in id order); the others are in #movedTo.
+   * The messages waiting for the commit and the queued messages whose insert is in the journal, by id (ids are
+   * unique across mailboxes). One map, so that a message costs one insert and one delete in it.
    */
+  readonly #entries = new Map<number, Entry>()
+  /** The entries waiting for the commit, in the order of their inserts; removed ones are skipped. */
+  #pending: Entry[] = []
+  /** Entries in #pending that were not removed since. */
+  #pendingLive = 0
+  /** Queued messages whose insert is in the journal, and their sizes. */
+  #inJournalCount = 0
+  #inJournalBytes = 0
+  /** The journal's segments that hold batches, oldest first, with how many queued messages each holds. */
   #segments: SegmentState[] = []
-  /** The highest id of a new message appended to the journal: new messages with higher ids are found by id. */
-  #lastFreshId = 0
-  /** Queued messages of the journal not found by their id (put back, carried forward): id -> segment. */
-  readonly #movedTo = new Map<number, number>()
-  /** Delivery counts of queued journal messages that changed after their insert: id -> count. */
-  readonly #counts = new Map<number, number>()
   /** The batch being built removes a message that may have a row in SQLite. */
   #batchTouchesRows = false
   /** The highest segment sequence number a checkpoint applied to SQLite. */
@@ -199,7 +197,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#inserts.size > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
+    return this.#inTransaction || this.#pendingLive > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
   }
 
   /** The journal's size in bytes, over all its segments. */
@@ -209,41 +207,69 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   insert(m: Message, size: number, ignoreExisting = false, readBack = false): void {
     this.#check()
+    const id = m.id!
+    let e = this.#entries.get(id)
+    if (e === undefined) {
+      e = { m, size, deliveries: 0, state: PENDING, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
+      this.#entries.set(id, e)
+      this.#pending.push(e)
+      this.#pendingLive++
+    } else if (e.state === IN_JOURNAL) {
+      // Put back while its insert is in the journal: that copy stops counting, and a removal must reach it.
+      e.prior = e.overRow ? JOURNAL_OVER_ROW : JOURNAL
+      this.#forget(e)
+      e.state = PENDING
+      this.#pending.push(e)
+      this.#pendingLive++
+    }
+    e.m = m
+    e.size = size
     // A message put back by a client (ignoreExisting) may also be stored: its removal must be written.
-    this.#inserts.set(m.id!, { m, size, fresh: !ignoreExisting, deliveries: m.deliveryCount ?? 0, readBack })
+    e.fresh = !ignoreExisting
+    e.deliveries = m.deliveryCount ?? 0
+    e.readBack = readBack
     this.#buffered()
   }
 
   remove(_mailbox: string, id: number): void {
     this.#check()
-    const pending = this.#inserts.get(id)
-    if (pending) {
-      this.#inserts.delete(id)
-      if (pending.fresh) return // never written: nothing to remove
+    const e = this.#entries.get(id)
+    if (e === undefined) {
+      this.#sqlDeletes.push(id)
+    } else {
+      this.#entries.delete(id)
+      if (e.state === PENDING) {
+        e.state = REMOVED
+        if (--this.#pendingLive === 0) this.#pending.length = 0
+        if (e.fresh) return // never written: nothing to remove
+        this.#batch.remove(id)
+        if (e.prior === JOURNAL_OVER_ROW) {
+          this.#batchTouchesRows = true
+        } else if (e.prior === NOWHERE) {
+          // The journal's removal of a message put back reaches an older copy in SQLite.
+          this.#journalRemovesRows = true
+          this.#batchTouchesRows = true
+        }
+      } else {
+        this.#forget(e)
+        e.state = REMOVED
+        this.#batch.remove(id)
+        if (e.overRow) this.#batchTouchesRows = true // it was put back over a row
+      }
     }
-    // The journal's removal of a message put back (pending) reaches an older copy in SQLite as well.
-    const inJournal = this.#forget(id)
-    if (inJournal !== NOT_IN_JOURNAL) {
-      this.#batch.remove(id)
-      if (inJournal === MOVED) this.#batchTouchesRows = true // it may have been put back over a row
-    } else if (pending) {
-      this.#batch.remove(id)
-      this.#journalRemovesRows = true
-      this.#batchTouchesRows = true
-    } else this.#sqlDeletes.push(id)
     this.#buffered()
   }
 
   setDeliveries(_mailbox: string, id: number, deliveries: number): void {
     this.#check()
-    const pending = this.#inserts.get(id)
-    if (pending) {
-      pending.deliveries = deliveries
+    const e = this.#entries.get(id)
+    if (e?.state === PENDING) {
+      e.deliveries = deliveries
       return
     }
-    if (this.#inJournal.has(id)) {
+    if (e !== undefined) {
       this.#batch.deliveries(id, deliveries)
-      this.#counts.set(id, deliveries)
+      e.deliveries = deliveries
       this.#buffered()
     } else {
       this.#write(() => this.#s.setDeliveries.run(deliveries, id))
@@ -417,34 +443,43 @@ export class SqliteStore implements MessageStore, TopicStore {
    */
   #flushPending(): void {
     let rows: MessageRow[] | undefined
-    for (const p of this.#inserts.values()) {
-      if (p.fresh && (p.readBack || this.#inJournal.size >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
-        const m = p.m
+    // The highest journal id of the mailbox met last (a turn's inserts are mostly into one mailbox).
+    let box = ''
+    let boxMaxId = 0
+    for (const e of this.#pending) {
+      if (e.state !== PENDING) continue // removed before the commit
+      const m = e.m
+      const id = m.id!
+      if (e.fresh && (e.readBack || this.#inJournalCount >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
         ;(rows ??= []).push([
-          m.recipient, m.id!, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
-          m.sentAtMs ?? 0, m.ttlMs ?? null, p.deliveries, p.size,
+          m.recipient, id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
+          m.sentAtMs ?? 0, m.ttlMs ?? null, e.deliveries, e.size,
         ])
+        this.#entries.delete(id)
+        e.state = REMOVED
       } else {
-        const id = p.m.id!
-        this.#batch.insert(p.m, p.size, p.fresh, p.deliveries)
-        if (!(id <= (this.#journalMaxIds.get(p.m.recipient) ?? 0))) this.#journalMaxIds.set(p.m.recipient, id)
+        this.#batch.insert(m, e.size, e.fresh, e.deliveries)
+        if (m.recipient !== box) {
+          if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
+          box = m.recipient
+          boxMaxId = this.#journalMaxIds.get(box) ?? 0
+        }
+        if (id > boxMaxId) boxMaxId = id
         const seg = this.#activeSegment()
-        if (!p.fresh) {
-          this.#forget(id) // a message put back may be counted already; a new one never is
+        if (!e.fresh) {
+          e.overRow = true
           seg.rows = true // it replaces its row, if SQLite has one
         }
-        if (p.fresh && id > this.#lastFreshId) {
-          if (seg.firstId === Infinity) seg.firstId = id
-          this.#lastFreshId = id
-        } else {
-          this.#movedTo.set(id, seg.seq)
-        }
+        e.state = IN_JOURNAL
+        e.seg = seg
         seg.live++
-        this.#inJournal.set(id, p.size)
-        this.#inJournalBytes += p.size
+        this.#inJournalCount++
+        this.#inJournalBytes += e.size
       }
     }
-    this.#inserts.clear()
+    if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
+    this.#pending.length = 0
+    this.#pendingLive = 0
     if (rows || this.#sqlDeletes.length > 0) {
       this.#begin()
       this.#deleteRows(this.#sqlDeletes)
@@ -472,37 +507,18 @@ export class SqliteStore implements MessageStore, TopicStore {
     const seq = this.#journal.lastSeq
     let seg = this.#segments.at(-1)
     if (seg === undefined || seg.seq !== seq) {
-      seg = { seq, firstId: Infinity, live: 0, rows: false }
+      seg = { seq, live: 0, rows: false }
       this.#segments.push(seg)
     }
     return seg
   }
 
-  /** The segment that holds the insert of a queued journal message. */
-  #segmentOf(id: number): SegmentState {
-    const moved = this.#movedTo.size > 0 ? this.#movedTo.get(id) : undefined
-    let found = this.#segments[0]!
-    for (const seg of this.#segments) {
-      if (moved !== undefined) {
-        if (seg.seq === moved) return seg
-      } else if (seg.firstId <= id) {
-        found = seg
-      } else if (seg.firstId !== Infinity) {
-        break
-      }
-    }
-    return found
-  }
-
-  /** Drops id from the queued messages counted in the journal; says whether it was one, and how it is found. */
-  #forget(id: number): JournalPlace {
-    const size = this.#inJournal.get(id)
-    if (size === undefined) return NOT_IN_JOURNAL
-    this.#segmentOf(id).live--
-    this.#inJournal.delete(id)
-    this.#inJournalBytes -= size
-    if (this.#counts.size > 0) this.#counts.delete(id)
-    return this.#movedTo.size > 0 && this.#movedTo.delete(id) ? MOVED : BY_ID
+  /** Stops counting a queued journal message in its segment and in the journal's share. */
+  #forget(e: Entry): void {
+    e.seg!.live--
+    e.seg = undefined
+    this.#inJournalCount--
+    this.#inJournalBytes -= e.size
   }
 
   /**
@@ -542,10 +558,10 @@ export class SqliteStore implements MessageStore, TopicStore {
       const active = this.#activeSegment()
       if (seg.rows) active.rows = true // a message put back and carried still replaces its row
       for (const live of fx.inserts) {
-        const id = live.op.readDoubleLE(6)
-        if (!this.#inJournal.has(id) || this.#segmentOf(id) !== seg) continue // received, or written again later
-        this.#batch.carry([{ op: live.op, deliveries: this.#counts.get(id) ?? live.deliveries }])
-        this.#movedTo.set(id, active.seq)
+        const e = this.#entries.get(live.op.readDoubleLE(6))
+        if (e?.seg !== seg) continue // received, or written again later
+        this.#batch.carry([{ op: live.op, deliveries: e.deliveries }])
+        e.seg = active
         seg.live--
         active.live++
       }
@@ -568,11 +584,10 @@ export class SqliteStore implements MessageStore, TopicStore {
     }
     this.#commitSql()
     this.#journal.reset(Math.max(this.#applied, last) + 1)
-    this.#inJournal.clear()
+    this.#entries.clear() // pending entries were flushed: all were in the journal, now applied
+    this.#inJournalCount = 0
     this.#inJournalBytes = 0
     this.#segments = []
-    this.#movedTo.clear()
-    this.#counts.clear()
     this.#journalMaxIds.clear()
     this.#journalRemovesRows = false
   }
@@ -651,28 +666,43 @@ export class SqliteStore implements MessageStore, TopicStore {
 /** What the store counts of one journal segment. */
 interface SegmentState {
   seq: number
-  /** The id of its first new message found by id (Infinity: none). */
-  firstId: number
   /** Its queued messages. */
   live: number
   /** Its batches may change rows in SQLite (messages put back): dropping it applies its effect to them first. */
   rows: boolean
 }
 
-/** Whether a message is queued in the journal, and whether it is found by its id or through #movedTo. */
-type JournalPlace = 0 | 1 | 2
-const NOT_IN_JOURNAL = 0
-const BY_ID = 1
-const MOVED = 2
+/** Where an entry stands: waiting for the commit, queued with its insert in the journal, or done with. */
+type EntryState = 0 | 1 | 2
+const PENDING = 0
+const IN_JOURNAL = 1
+const REMOVED = 2
 
-interface PendingInsert {
+/** Where the stored copy of a message put back (a pending insert that is not fresh) was when it came back. */
+type Prior = 0 | 1 | 2
+/** Not in the journal: in SQLite, if anywhere. */
+const NOWHERE = 0
+const JOURNAL = 1
+/** In the journal, itself put back over a row SQLite may hold. */
+const JOURNAL_OVER_ROW = 2
+
+/** A message the store is about to write, or whose insert is in the journal while it is queued. */
+interface Entry {
   m: Message
   size: number
-  /** A new message: if it is removed before the commit, nothing needs writing. */
-  fresh: boolean
+  /** Its latest delivery count: written with the insert, and with a carry. */
   deliveries: number
-  /** Past its mailbox's memory window: it goes straight into SQLite, which load() reads. */
+  state: EntryState
+  /** Pending: a new message; if it is removed before the commit, nothing needs writing. */
+  fresh: boolean
+  /** Pending: past its mailbox's memory window, so it goes straight into SQLite, which load() reads. */
   readBack: boolean
+  /** Pending and put back: where its stored copy was. */
+  prior: Prior
+  /** In the journal: the segment that holds its insert. */
+  seg: SegmentState | undefined
+  /** In the journal, put back: SQLite may hold a row of it, which its insert replaces and its removal deletes. */
+  overRow: boolean
 }
 
 /**

@@ -211,6 +211,32 @@ t.test('a message read back from SQLite, put back and received again stays recei
   t.same(open(t, image).broker.take('p', 10), [])
 })
 
+t.test('a message put back over its row in one segment and received in a later one stays received once both are dropped', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  broker.send(msg('p', 'in sqlite'))
+  t.equal(store.commit(), true)
+  store.load('p', 0, 1) // a checkpoint: the message is now a row
+  const [m] = broker.take('p', 1)
+  t.equal(store.commit(), true)
+  broker.returnMessages([m!]) // put back: its insert in the journal replaces the row
+  t.equal(store.commit(), true)
+  const putBack = segments(dir).at(-1)!
+  sealActive(store, broker)
+  t.equal(broker.take('p', 1).length, 1) // received for good: its removal goes into a later segment
+  t.equal(store.commit(), true)
+  const removal = segments(dir).at(-1)!
+  t.not(removal, putBack)
+  sealActive(store, broker)
+  sealActive(store, broker)
+  t.notOk(segments(dir).includes(putBack) || segments(dir).includes(removal), 'both segments were dropped')
+  const image = crashImage(t, dir)
+  const raw = new Database(join(image, STORE_FILE), { readonly: true })
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'the removal reached the row')
+  raw.close()
+  t.same(open(t, image).broker.take('p', 10), [])
+})
+
 t.test('a journal of the thriftbus before segments (one file, thriftbus.journal) is applied at open, then removed', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
