@@ -117,15 +117,10 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #journal: Journal
   /** The journal batch of the next commit: removes and delivery counts (inserts are added at the commit). */
   readonly #batch = new BatchEncoder()
-  /**
-   * The messages waiting for the commit and the queued messages whose insert is in the journal, by id (ids are
-   * unique across mailboxes). One map, so that a message costs one insert and one delete in it.
-   */
+  /** Messages waiting for the commit, by id (ids are unique across mailboxes), in the order of their inserts. */
+  readonly #pending = new Map<number, Entry>()
+  /** Queued messages whose insert is in the journal, by id; the entry moves here from #pending at the commit. */
   readonly #entries = new Map<number, Entry>()
-  /** The entries waiting for the commit, in the order of their inserts; removed ones are skipped. */
-  #pending: Entry[] = []
-  /** Entries in #pending that were not removed since. */
-  #pendingLive = 0
   /** Queued messages whose insert is in the journal, and their sizes. */
   #inJournalCount = 0
   #inJournalBytes = 0
@@ -197,7 +192,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#pendingLive > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
+    return this.#inTransaction || this.#pending.size > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
   }
 
   /** The journal's size in bytes, over all its segments. */
@@ -208,19 +203,18 @@ export class SqliteStore implements MessageStore, TopicStore {
   insert(m: Message, size: number, ignoreExisting = false, readBack = false): void {
     this.#check()
     const id = m.id!
-    let e = this.#entries.get(id)
+    let e = this.#pending.size > 0 ? this.#pending.get(id) : undefined // inserted again before the commit: the last wins
     if (e === undefined) {
-      e = { m, size, deliveries: 0, state: PENDING, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
-      this.#entries.set(id, e)
-      this.#pending.push(e)
-      this.#pendingLive++
-    } else if (e.state === IN_JOURNAL) {
-      // Put back while its insert is in the journal: that copy stops counting, and a removal must reach it.
-      e.prior = e.overRow ? JOURNAL_OVER_ROW : JOURNAL
-      this.#forget(e)
-      e.state = PENDING
-      this.#pending.push(e)
-      this.#pendingLive++
+      e = ignoreExisting ? this.#entries.get(id) : undefined
+      if (e !== undefined) {
+        // Put back while its insert is in the journal: that copy stops counting, and a removal must reach it.
+        e.prior = e.overRow ? JOURNAL_OVER_ROW : JOURNAL
+        this.#forget(e)
+        this.#entries.delete(id)
+      } else {
+        e = { m, size, deliveries: 0, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
+      }
+      this.#pending.set(id, e)
     }
     e.m = m
     e.size = size
@@ -233,26 +227,25 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   remove(_mailbox: string, id: number): void {
     this.#check()
-    const e = this.#entries.get(id)
-    if (e === undefined) {
-      this.#sqlDeletes.push(id)
+    const p = this.#pending.size > 0 ? this.#pending.get(id) : undefined
+    if (p !== undefined) {
+      this.#pending.delete(id)
+      if (p.fresh) return // never written: nothing to remove
+      this.#batch.remove(id)
+      if (p.prior === JOURNAL_OVER_ROW) {
+        this.#batchTouchesRows = true
+      } else if (p.prior === NOWHERE) {
+        // The journal's removal of a message put back reaches an older copy in SQLite.
+        this.#journalRemovesRows = true
+        this.#batchTouchesRows = true
+      }
     } else {
-      this.#entries.delete(id)
-      if (e.state === PENDING) {
-        e.state = REMOVED
-        if (--this.#pendingLive === 0) this.#pending.length = 0
-        if (e.fresh) return // never written: nothing to remove
-        this.#batch.remove(id)
-        if (e.prior === JOURNAL_OVER_ROW) {
-          this.#batchTouchesRows = true
-        } else if (e.prior === NOWHERE) {
-          // The journal's removal of a message put back reaches an older copy in SQLite.
-          this.#journalRemovesRows = true
-          this.#batchTouchesRows = true
-        }
+      const e = this.#entries.get(id)
+      if (e === undefined) {
+        this.#sqlDeletes.push(id)
       } else {
+        this.#entries.delete(id)
         this.#forget(e)
-        e.state = REMOVED
         this.#batch.remove(id)
         if (e.overRow) this.#batchTouchesRows = true // it was put back over a row
       }
@@ -262,11 +255,12 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   setDeliveries(_mailbox: string, id: number, deliveries: number): void {
     this.#check()
-    const e = this.#entries.get(id)
-    if (e?.state === PENDING) {
-      e.deliveries = deliveries
+    const p = this.#pending.size > 0 ? this.#pending.get(id) : undefined
+    if (p !== undefined) {
+      p.deliveries = deliveries
       return
     }
+    const e = this.#entries.get(id)
     if (e !== undefined) {
       this.#batch.deliveries(id, deliveries)
       e.deliveries = deliveries
@@ -446,17 +440,15 @@ export class SqliteStore implements MessageStore, TopicStore {
     // The highest journal id of the mailbox met last (a turn's inserts are mostly into one mailbox).
     let box = ''
     let boxMaxId = 0
-    for (const e of this.#pending) {
-      if (e.state !== PENDING) continue // removed before the commit
-      const m = e.m
+    for (const e of this.#pending.values()) {
+      const m = e.m!
+      e.m = undefined // written: the broker holds the message as long as it is queued
       const id = m.id!
       if (e.fresh && (e.readBack || this.#inJournalCount >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
         ;(rows ??= []).push([
           m.recipient, id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
           m.sentAtMs ?? 0, m.ttlMs ?? null, e.deliveries, e.size,
         ])
-        this.#entries.delete(id)
-        e.state = REMOVED
       } else {
         this.#batch.insert(m, e.size, e.fresh, e.deliveries)
         if (m.recipient !== box) {
@@ -470,7 +462,7 @@ export class SqliteStore implements MessageStore, TopicStore {
           e.overRow = true
           seg.rows = true // it replaces its row, if SQLite has one
         }
-        e.state = IN_JOURNAL
+        this.#entries.set(id, e)
         e.seg = seg
         seg.live++
         this.#inJournalCount++
@@ -478,8 +470,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       }
     }
     if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
-    this.#pending.length = 0
-    this.#pendingLive = 0
+    this.#pending.clear()
     if (rows || this.#sqlDeletes.length > 0) {
       this.#begin()
       this.#deleteRows(this.#sqlDeletes)
@@ -559,7 +550,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       if (seg.rows) active.rows = true // a message put back and carried still replaces its row
       for (const live of fx.inserts) {
         const e = this.#entries.get(live.op.readDoubleLE(6))
-        if (e?.seg !== seg) continue // received, or written again later
+        if (e?.seg !== seg) continue // received, put back, or written again later
         this.#batch.carry([{ op: live.op, deliveries: e.deliveries }])
         e.seg = active
         seg.live--
@@ -584,7 +575,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     }
     this.#commitSql()
     this.#journal.reset(Math.max(this.#applied, last) + 1)
-    this.#entries.clear() // pending entries were flushed: all were in the journal, now applied
+    this.#entries.clear() // now applied to SQLite (pending entries were flushed first)
     this.#inJournalCount = 0
     this.#inJournalBytes = 0
     this.#segments = []
@@ -672,12 +663,6 @@ interface SegmentState {
   rows: boolean
 }
 
-/** Where an entry stands: waiting for the commit, queued with its insert in the journal, or done with. */
-type EntryState = 0 | 1 | 2
-const PENDING = 0
-const IN_JOURNAL = 1
-const REMOVED = 2
-
 /** Where the stored copy of a message put back (a pending insert that is not fresh) was when it came back. */
 type Prior = 0 | 1 | 2
 /** Not in the journal: in SQLite, if anywhere. */
@@ -688,11 +673,11 @@ const JOURNAL_OVER_ROW = 2
 
 /** A message the store is about to write, or whose insert is in the journal while it is queued. */
 interface Entry {
-  m: Message
+  /** Pending: the message to write. */
+  m: Message | undefined
   size: number
   /** Its latest delivery count: written with the insert, and with a carry. */
   deliveries: number
-  state: EntryState
   /** Pending: a new message; if it is removed before the commit, nothing needs writing. */
   fresh: boolean
   /** Pending: past its mailbox's memory window, so it goes straight into SQLite, which load() reads. */
