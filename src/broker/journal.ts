@@ -113,8 +113,11 @@ export class Journal {
   readonly #fsync: boolean
   /** Oldest first. After reset(), the last one is the active segment. */
   readonly #segments: Segment[] = []
-  /** Files cut short before their header was written: they hold nothing, and reset() deletes them. */
-  readonly #headerless: string[] = []
+  /**
+   * Files that hold nothing needed, which reset() deletes: files cut short before their header was written,
+   * and segments a checkpoint already applied (a crash came between its commit and their deletion).
+   */
+  readonly #stale: string[] = []
   /** The active segment's descriptor (-1 until reset()). */
   #fd = -1
   #size = 0
@@ -123,23 +126,30 @@ export class Journal {
 
   /**
    * Reads the segments a daemon left (and the single file of thriftbus before segments, whose generation is its
-   * sequence number), without changing them; torn last batches are left out. The owner then applies effects()
-   * of the segments it has not applied yet, and reset()s the journal, which starts an active segment.
+   * sequence number), without changing them; torn last batches are left out. Segments numbered appliedThrough
+   * or lower were applied by a checkpoint already: they are not read at all, so a damaged one does not stop a
+   * start. The owner then applies effects() of the segments it has not applied yet, and reset()s the journal,
+   * which starts an active segment and deletes the rest.
    * Throws JournalError when a file is not a journal or is damaged before its end.
    */
-  constructor(basePath: string, fsync: boolean) {
+  constructor(basePath: string, fsync: boolean, appliedThrough = 0) {
     this.basePath = basePath
     this.#fsync = fsync
     rmSync(`${basePath}.tmp`, { force: true }) // left by an older thriftbus that crashed during a compaction
     const dir = dirname(basePath)
     const prefix = `${basename(basePath)}.`
-    const paths = readdirSync(dir).filter((f) => f.startsWith(prefix) && /^\d+$/.test(f.slice(prefix.length))).map((f) => join(dir, f))
+    const paths: string[] = []
+    for (const f of readdirSync(dir)) {
+      if (!f.startsWith(prefix) || !/^\d+$/.test(f.slice(prefix.length))) continue
+      // A segment's file is named after the sequence number in its header.
+      ;(Number(f.slice(prefix.length)) <= appliedThrough ? this.#stale : paths).push(join(dir, f))
+    }
     if (existsSync(basePath)) paths.push(basePath)
     let dropped = 0
     for (const path of paths) {
       const bytes = readFileSync(path)
       if (bytes.length < HEADER_BYTES) {
-        this.#headerless.push(path) // cut short while it was being created: it holds nothing confirmed
+        this.#stale.push(path) // cut short while it was being created: it holds nothing confirmed
         continue
       }
       try {
@@ -221,7 +231,7 @@ export class Journal {
   /** Deletes every segment and starts an empty active one with the given sequence number. */
   reset(seq: number): void {
     for (const s of this.#segments) rmSync(s.path, { force: true })
-    for (const path of this.#headerless.splice(0)) rmSync(path, { force: true })
+    for (const path of this.#stale.splice(0)) rmSync(path, { force: true })
     rmSync(this.basePath, { force: true })
     this.#segments.length = 0
     this.#size = 0

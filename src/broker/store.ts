@@ -172,14 +172,14 @@ export class SqliteStore implements MessageStore, TopicStore {
     this.#db = db
     this.#s = prepare(db)
     try {
-      this.#journal = new Journal(journalPath(path), durability === 'fsync')
+      // Segments already applied were checkpointed just before a crash: they are neither read nor applied again.
+      this.#applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
+      this.#journal = new Journal(journalPath(path), durability === 'fsync', this.#applied)
     } catch (err) {
       db.close()
       throw new StoreError(journalPath(path), `its journal cannot be read: ${(err as Error).message}`, { cause: err })
     }
     try {
-      this.#applied = Number((this.#s.getMeta.get('journalGeneration') as unknown[] | undefined)?.[0] ?? 0)
-      // Segments already applied were checkpointed just before a crash, and must not be applied twice.
       if (this.#journal.hasBatchesAfter(this.#applied)) this.#checkpoint()
       else this.#journal.reset(Math.max(this.#applied, this.#journal.lastSeq) + 1)
     } catch (err) {

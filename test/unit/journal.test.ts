@@ -398,6 +398,25 @@ t.test('a segment cut short before its header was written holds nothing: it is i
   t.ok(statSync(join(image, segments(image)[0]!)).size === 16)
 })
 
+t.test('a segment a checkpoint already applied is not read at the next start: damaged, it stops nothing, and it is deleted', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker, close } = open(t, dir)
+  broker.send(msg('q', 'applied once'))
+  t.equal(store.commit(), true)
+  broker.send(msg('q', 'and its neighbour'))
+  t.equal(store.commit(), true)
+  const [name] = segments(dir)
+  const left = readFileSync(join(dir, name!))
+  close() // a checkpoint: both messages are rows, and the segment is deleted
+  // A crash between the checkpoint's commit and the deletion leaves the segment behind; this one is damaged
+  // too, in its first batch, which is followed by more data (a damaged segment that is still needed is refused).
+  left[16 + 8 + 2]! ^= 0xff
+  writeFileSync(join(dir, name!), left)
+  const after = open(t, dir)
+  t.same(contents(after.broker.take('q', 10)), ['applied once', 'and its neighbour'], 'each message once')
+  t.notOk(segments(dir).includes(name!), 'the applied segment was deleted')
+})
+
 t.test('a journal damaged before its end is refused with its path, and left as it was', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
