@@ -49,6 +49,7 @@ function crashImage(t: Tap, dir: string): string {
 }
 
 type Tap = Pick<typeof t, 'teardown' | 'fail'>
+type Asserts = Pick<typeof t, 'equal'>
 
 t.test('what was committed to the journal, and not checkpointed, survives a crash: order, ids, bodies, delivery counts', async (t) => {
   const dir = tempDir(t)
@@ -188,16 +189,24 @@ t.test('a crash after a segment was carried forward but before it was deleted gi
   t.equal(after.broker.take('q', 10).length, 1, 'the received ones stay received: only the last one sent is queued')
 })
 
-t.test('a message read back from SQLite, put back and received again stays received once its segments are dropped', async (t) => {
-  const dir = tempDir(t)
-  const { store, broker } = open(t, dir)
+/**
+ * Sends a message to p and checkpoints it into SQLite, then takes it (its row is deleted at the commit) and puts
+ * it back, as a failed write to a client does: a new insert, not fresh, in the journal.
+ */
+function putBackFromSqlite(t: Asserts, store: SqliteStore, broker: Broker): void {
   broker.send(msg('p', 'in sqlite'))
   t.equal(store.commit(), true)
   store.load('p', 0, 1) // a checkpoint: the message is now a row
   const [m] = broker.take('p', 1)
   t.equal(store.commit(), true)
-  broker.returnMessages([m!]) // put back: its insert in the journal replaces the row
+  broker.returnMessages([m!])
   t.equal(store.commit(), true)
+}
+
+t.test('a message read back from SQLite, put back and received again stays received once its segments are dropped', async (t) => {
+  const dir = tempDir(t)
+  const { store, broker } = open(t, dir)
+  putBackFromSqlite(t, store, broker)
   broker.take('p', 1) // received for good: its removal is in the journal
   t.equal(store.commit(), true)
   const first = segments(dir)[0]!
@@ -211,16 +220,10 @@ t.test('a message read back from SQLite, put back and received again stays recei
   t.same(open(t, image).broker.take('p', 10), [])
 })
 
-t.test('a message put back over its row in one segment and received in a later one stays received once both are dropped', async (t) => {
+t.test('a message read back from SQLite, put back in one segment and received in a later one stays received once both are dropped', async (t) => {
   const dir = tempDir(t)
   const { store, broker } = open(t, dir)
-  broker.send(msg('p', 'in sqlite'))
-  t.equal(store.commit(), true)
-  store.load('p', 0, 1) // a checkpoint: the message is now a row
-  const [m] = broker.take('p', 1)
-  t.equal(store.commit(), true)
-  broker.returnMessages([m!]) // put back: its insert in the journal replaces the row
-  t.equal(store.commit(), true)
+  putBackFromSqlite(t, store, broker)
   const putBack = segments(dir).at(-1)!
   sealActive(store, broker)
   t.equal(broker.take('p', 1).length, 1) // received for good: its removal goes into a later segment
@@ -232,7 +235,7 @@ t.test('a message put back over its row in one segment and received in a later o
   t.notOk(segments(dir).includes(putBack) || segments(dir).includes(removal), 'both segments were dropped')
   const image = crashImage(t, dir)
   const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'the removal reached the row')
+  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no row of it')
   raw.close()
   t.same(open(t, image).broker.take('p', 10), [])
 })
