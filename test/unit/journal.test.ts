@@ -48,6 +48,16 @@ function crashImage(t: Tap, dir: string): string {
   return image
 }
 
+/** The rows of the messages table in a store's folder (a crash image), read without changing it. */
+function rowsIn(dir: string): number {
+  const raw = new Database(join(dir, STORE_FILE), { readonly: true })
+  try {
+    return raw.prepare('SELECT count(*) FROM messages').pluck().get() as number
+  } finally {
+    raw.close()
+  }
+}
+
 type Tap = Pick<typeof t, 'teardown' | 'fail'>
 type Asserts = Pick<typeof t, 'equal'>
 
@@ -64,9 +74,7 @@ t.test('what was committed to the journal, and not checkpointed, survives a cras
   t.ok(store.journalBytes > 16, 'the writes are in the journal')
 
   const image = crashImage(t, dir)
-  const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'nothing reached SQLite yet')
-  raw.close()
+  t.equal(rowsIn(image), 0, 'nothing reached SQLite yet')
 
   const after = open(t, image)
   t.match(after.broker.stats('q'), { depth: 39 })
@@ -107,9 +115,7 @@ t.test('a sealed segment whose messages were all received is dropped: no reading
   t.ok(Number(segments(dir).at(-1)!.split('.').pop()) >= 4, 'three segments were sealed, and dropped')
   t.ok(store.journalBytes <= 2 * SEGMENT_BYTES, `the journal holds at most two segments (${store.journalBytes} bytes)`)
   const image = crashImage(t, dir)
-  const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no message')
-  raw.close()
+  t.equal(rowsIn(image), 0, 'SQLite holds no message')
   t.same(open(t, image).broker.take('q', 10).map((m) => m.content.split(':')[0]), [sent - 3, sent - 2, sent - 1].map(String),
     'after a crash: the three queued')
 })
@@ -165,9 +171,7 @@ t.test('a segment pinned by a queued message is carried forward once the journal
   t.ok(most <= 4, `the journal never held more than four segments (${most})`)
   t.notOk(segments(dir).includes(first), 'the pinned segment is gone')
   const image = crashImage(t, dir)
-  const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no message: they were carried in the journal')
-  raw.close()
+  t.equal(rowsIn(image), 0, 'SQLite holds no message: they were carried in the journal')
   const got = open(t, image).broker.take('stuck', 10)
   t.same(contents(got), ['old', 'older still queued'])
   t.equal(got[0]!.deliveryCount, 1, 'with its latest delivery count')
@@ -214,9 +218,7 @@ t.test('a message read back from SQLite, put back and received again stays recei
   sealActive(store, broker)
   t.notOk(segments(dir).includes(first), 'the segment was dropped (nothing in it was queued)')
   const image = crashImage(t, dir)
-  const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no row of it')
-  raw.close()
+  t.equal(rowsIn(image), 0, 'SQLite holds no row of it')
   t.same(open(t, image).broker.take('p', 10), [])
 })
 
@@ -234,9 +236,7 @@ t.test('a message read back from SQLite, put back in one segment and received in
   sealActive(store, broker)
   t.notOk(segments(dir).includes(putBack) || segments(dir).includes(removal), 'both segments were dropped')
   const image = crashImage(t, dir)
-  const raw = new Database(join(image, STORE_FILE), { readonly: true })
-  t.equal(raw.prepare('SELECT count(*) FROM messages').pluck().get(), 0, 'SQLite holds no row of it')
-  raw.close()
+  t.equal(rowsIn(image), 0, 'SQLite holds no row of it')
   t.same(open(t, image).broker.take('p', 10), [])
 })
 
