@@ -72,14 +72,24 @@ async function main () {
     const ping = await start('ping')
     await sleep(3000) // the bench's rtt warm-up: V8 has optimised both ends by then
     const data = join(dir, 'perf.data')
-    execFileSync('perf', ['record', '-q', '-e', 'syscalls:sys_exit_read', '-e', 'syscalls:sys_enter_write',
+    perf(['record', '-q', '-e', 'syscalls:sys_exit_read', '-e', 'syscalls:sys_enter_write',
       '-p', [server.pid, ping.pid, pong.pid].join(','), '-o', data, '--', 'sleep', '1'], { stdio: 'ignore' })
     ping.send('stop')
-    const text = execFileSync('perf', ['script', '-i', data], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString()
+    const text = perf(['script', '-i', data], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString()
     report(text, String(server.pid), String(ping.pid), String(pong.pid))
   } finally {
     for (const c of children) c.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Runs perf; a missing perf or a refused tracepoint becomes an error that says what to do. */
+function perf (args, options) {
+  try {
+    return execFileSync('perf', args, options)
+  } catch (err) {
+    const why = err.code === 'ENOENT' ? 'perf is not installed (Debian: apt-get install linux-perf)' : `perf ${args[0]} failed (${err.message.split('\n')[0]})`
+    throw new Error(`${why}; rtt-stages needs perf with access to syscall tracepoints (root, or kernel.perf_event_paranoid set to -1)`)
   }
 }
 
