@@ -322,6 +322,14 @@ function summarize (sc, results, cpu, timing) {
   if (count === 0) throw new Error('no message received')
   const v = { msgsPerSec: count / (timing.durationMs / 1000), received: count, acked, bytes: recv.reduce((a, r) => a + r.bytes, 0) }
   if (cpu.start != null && cpu.end != null) v.cpuUsPerMsg = (cpu.end - cpu.start) / count
+  // A durable thriftbus: the share of the acknowledged messages the store wrote (the rest went straight to a
+  // waiting receiver), to the journal and straight to SQLite, over the whole run, warm-up included. Every
+  // receiver reads the daemon's counters at its start and end: the widest reading counts.
+  const writes = recv.map((r) => r.storeWrites).filter(Boolean)
+  if (writes.length && acked) {
+    v.journaledShare = Math.max(...writes.map((w) => w.journal)) / acked
+    v.sqliteShare = Math.max(...writes.map((w) => w.database)) / acked
+  }
   return v
 }
 

@@ -62,7 +62,16 @@ function sender (c, j) {
 
 // Keeps ceil(window / boxes) long-polling receives parked on each of its boxes;
 // counts what arrives inside [warmup, warmup + duration).
-function receiver (c, j) {
+async function receiver (c, j) {
+  // A durable thriftbus daemon tells how many messages it wrote (storeWrites): counted from here to the end.
+  const writes0 = c.storeWrites ? await c.storeWrites().catch(() => null) : null
+  const counted = await receiveLoop(c, j)
+  const writes1 = writes0 ? await c.storeWrites().catch(() => null) : null
+  if (writes1) counted.storeWrites = { journal: writes1.journal - writes0.journal, database: writes1.database - writes0.database }
+  return counted
+}
+
+function receiveLoop (c, j) {
   const t0 = performance.now()
   const winStart = t0 + j.warmupMs
   const winEnd = winStart + j.durationMs

@@ -167,6 +167,27 @@ struct HelperInfo {
   6: string lastError
 }
 
+/**
+ * The durable store of a daemon in durable or fsync mode (DaemonStatus.store). The counts are since the daemon
+ * started. A message handed to a waiting receiver in the turn it arrived is written nowhere; one that waits is
+ * written to the journal, or straight to SQLite once the journal holds its share or the mailbox is past its
+ * memory window.
+ */
+struct StoreInfo {
+  /** The SQLite file; the journal's segments are the .journal.<n> files next to it. */
+  1: string path
+  /** Queued messages whose copy is in the journal (the rest of a backlog is in SQLite). */
+  2: i64 journalMessages
+  /** The journal's size on disk, over all its segments. */
+  3: i64 journalBytes
+  /** Messages written to the journal. */
+  4: i64 journalWrites
+  /** Messages written straight to SQLite. */
+  5: i64 databaseWrites
+  /** Times the whole journal was applied to SQLite (purge, stop, start, reading a mailbox back from SQLite). */
+  6: i64 checkpoints
+}
+
 struct DaemonStatus {
   1: i32 pid
   2: string version
@@ -183,6 +204,8 @@ struct DaemonStatus {
   10: list<ServiceInfo> services
   11: list<HelperInfo> helpers
   12: list<SubscriptionInfo> subscriptions
+  /** The durable store; unset in memory mode. */
+  13: optional StoreInfo store
 }
 
 service MessageService {

@@ -71,6 +71,11 @@ export async function connect (socket) {
         if (!closing) onError(new Error('subscription ended'))
       })()
     },
+    /** Messages the durable store has written since the daemon started (status().store); null in memory mode. */
+    async storeWrites () {
+      const s = (await client.status()).store
+      return s ? { journal: Number(s.journalWrites), database: Number(s.databaseWrites) } : null
+    },
     /** The daemon's counters for this connection's subscriptions (status().subscriptions). */
     async subStats () {
       const st = await client.status()

@@ -33,7 +33,7 @@
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { BusError } from '../errors.js'
-import type { Message } from '../gen/thriftbus.js'
+import type { Message, StoreInfo } from '../gen/thriftbus.js'
 import {
   BatchEncoder, Journal, JOURNAL_KEEP_BYTES, JOURNAL_KEEP_MESSAGES, rowOf, SEGMENT_BYTES, type JournalEffects,
   type MessageRow,
@@ -136,6 +136,10 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #journalMaxIds = new Map<string, number>()
   /** True when the journal holds a removal of a message that SQLite may hold (one that was put back). */
   #journalRemovesRows = false
+  /** Since the store was opened: messages written to the journal, straight to SQLite, and checkpoints. */
+  #journalWrites = 0
+  #databaseWrites = 0
+  #checkpoints = 0
 
   /**
    * Opens (or creates) the store at path and its journal next to it, and applies what the journal holds.
@@ -198,6 +202,18 @@ export class SqliteStore implements MessageStore, TopicStore {
   /** The journal's size in bytes, over all its segments. */
   get journalBytes(): number {
     return this.#journal.size
+  }
+
+  /** What status() shows of the store. */
+  info(): StoreInfo {
+    return {
+      path: this.path,
+      journalMessages: this.#inJournalCount,
+      journalBytes: this.#journal.size,
+      journalWrites: this.#journalWrites,
+      databaseWrites: this.#databaseWrites,
+      checkpoints: this.#checkpoints,
+    }
   }
 
   insert(m: Message, size: number, ignoreExisting = false, readBack = false): void {
@@ -467,6 +483,7 @@ export class SqliteStore implements MessageStore, TopicStore {
         seg.live++
         this.#inJournalCount++
         this.#inJournalBytes += e.size
+        this.#journalWrites++
       }
     }
     if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
@@ -475,7 +492,10 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#begin()
       this.#deleteRows(this.#sqlDeletes)
       this.#sqlDeletes = []
-      if (rows) this.#insertRows(rows)
+      if (rows) {
+        this.#insertRows(rows)
+        this.#databaseWrites += rows.length
+      }
     }
     this.#commitSql()
     this.#appendBatch()
@@ -572,6 +592,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#apply(this.#journal.effects(this.#applied))
       this.#s.setMeta.run('journalGeneration', last)
       this.#applied = last
+      this.#checkpoints++
     }
     this.#commitSql()
     this.#journal.reset(Math.max(this.#applied, last) + 1)

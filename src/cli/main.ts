@@ -135,6 +135,11 @@ async function status(args: string[]): Promise<number> {
       `state    ${s.stateDir} (durability ${s.durability})`,
       `clients  ${s.connections}`,
     ]
+    if (s.store) {
+      const st = s.store
+      lines.push(`store    ${st.path}: ${st.journalMessages} queued in the journal (${st.journalBytes} bytes); since start ` +
+        `${st.journalWrites} written to the journal, ${st.databaseWrites} to SQLite, ${st.checkpoints} checkpoints`)
+    }
     lines.push(...table('mailboxes', ['MAILBOX', 'DEPTH', 'BYTES', 'WAITING', 'LEASED', 'EXPIRED', 'DEAD'],
       s.mailboxes.map((m) => [m.name, m.depth, m.bytes, m.waiters, m.leased, m.expired, m.deadLettered])))
     lines.push(...table('subscriptions', ['ID', 'PATTERN', 'DURABLE NAME', 'QUEUED', 'DROPPED', 'DELIVERED', 'ATTACHED'],

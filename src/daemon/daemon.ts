@@ -164,6 +164,7 @@ export class Daemon implements SessionHost {
       services: this.router.list(),
       helpers: this.helpers.list(),
       subscriptions: this.topics.list(),
+      store: this.store?.info(),
     }
   }
 

@@ -947,6 +947,119 @@ export function writeHelperInfo(w: ProtocolWriter, v: HelperInfo): void {
   w.writeStructEnd()
 }
 
+/**
+ * The durable store of a daemon in durable or fsync mode (DaemonStatus.store). The counts are since the daemon
+ * started. A message handed to a waiting receiver in the turn it arrived is written nowhere; one that waits is
+ * written to the journal, or straight to SQLite once the journal holds its share or the mailbox is past its
+ * memory window.
+ */
+export interface StoreInfo {
+  /**
+   * The SQLite file; the journal's segments are the .journal.<n> files next to it.
+   */
+  path: string
+  /**
+   * Queued messages whose copy is in the journal (the rest of a backlog is in SQLite).
+   */
+  journalMessages: number
+  /**
+   * The journal's size on disk, over all its segments.
+   */
+  journalBytes: number
+  /**
+   * Messages written to the journal.
+   */
+  journalWrites: number
+  /**
+   * Messages written straight to SQLite.
+   */
+  databaseWrites: number
+  /**
+   * Times the whole journal was applied to SQLite (purge, stop, start, reading a mailbox back from SQLite).
+   */
+  checkpoints: number
+}
+
+export function readStoreInfo(r: ProtocolReader): StoreInfo {
+  const v: StoreInfo = { path: '', journalMessages: 0, journalBytes: 0, journalWrites: 0, databaseWrites: 0, checkpoints: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_STRING) {
+          v.path = r.readString()
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I64) {
+          v.journalMessages = r.readI64()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I64) {
+          v.journalBytes = r.readI64()
+          continue
+        }
+        break
+      case 4:
+        if (t === T_I64) {
+          v.journalWrites = r.readI64()
+          continue
+        }
+        break
+      case 5:
+        if (t === T_I64) {
+          v.databaseWrites = r.readI64()
+          continue
+        }
+        break
+      case 6:
+        if (t === T_I64) {
+          v.checkpoints = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeStoreInfo(w: ProtocolWriter, v: StoreInfo): void {
+  w.writeStructBegin()
+  if (v.path !== undefined && v.path !== null) {
+    w.writeFieldBegin(T_STRING, 1)
+    w.writeString(v.path)
+  }
+  if (v.journalMessages !== undefined && v.journalMessages !== null) {
+    w.writeFieldBegin(T_I64, 2)
+    w.writeI64(v.journalMessages)
+  }
+  if (v.journalBytes !== undefined && v.journalBytes !== null) {
+    w.writeFieldBegin(T_I64, 3)
+    w.writeI64(v.journalBytes)
+  }
+  if (v.journalWrites !== undefined && v.journalWrites !== null) {
+    w.writeFieldBegin(T_I64, 4)
+    w.writeI64(v.journalWrites)
+  }
+  if (v.databaseWrites !== undefined && v.databaseWrites !== null) {
+    w.writeFieldBegin(T_I64, 5)
+    w.writeI64(v.databaseWrites)
+  }
+  if (v.checkpoints !== undefined && v.checkpoints !== null) {
+    w.writeFieldBegin(T_I64, 6)
+    w.writeI64(v.checkpoints)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
 export interface DaemonStatus {
   pid: number
   version: string
@@ -969,10 +1082,14 @@ export interface DaemonStatus {
   services: ServiceInfo[]
   helpers: HelperInfo[]
   subscriptions: SubscriptionInfo[]
+  /**
+   * The durable store; unset in memory mode.
+   */
+  store?: StoreInfo
 }
 
 export function readDaemonStatus(r: ProtocolReader): DaemonStatus {
-  const v: DaemonStatus = { pid: 0, version: '', endpoint: '', startedAtMs: 0, uptimeMs: 0, connections: 0, mailboxes: [], stateDir: '', durability: '', services: [], helpers: [], subscriptions: [] }
+  const v: DaemonStatus = { pid: 0, version: '', endpoint: '', startedAtMs: 0, uptimeMs: 0, connections: 0, mailboxes: [], stateDir: '', durability: '', services: [], helpers: [], subscriptions: [], store: undefined }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1078,6 +1195,12 @@ export function readDaemonStatus(r: ProtocolReader): DaemonStatus {
           continue
         }
         break
+      case 13:
+        if (t === T_STRUCT) {
+          v.store = readStoreInfo(r)
+          continue
+        }
+        break
     }
     r.skip(t)
   }
@@ -1150,6 +1273,10 @@ export function writeDaemonStatus(w: ProtocolWriter, v: DaemonStatus): void {
       writeSubscriptionInfo(w, e0)
     }
     w.writeListEnd()
+  }
+  if (v.store !== undefined && v.store !== null) {
+    w.writeFieldBegin(T_STRUCT, 13)
+    writeStoreInfo(w, v.store)
   }
   w.writeFieldStop()
   w.writeStructEnd()

@@ -165,6 +165,44 @@ t.test('memory mode loses queued messages on restart; fsync mode keeps them', as
   }
 })
 
+t.test('status shows the store: a message handed to a waiting receiver is written nowhere, one that waits goes to the journal, a restart checkpoints', async (t) => {
+  const dir = tempDir(t)
+  const first = await startDaemon(t, { dir })
+  const c = await connect({ socket: first.socket, spawn: false, reconnect: false })
+  const store = async () => (await c.status()).store!
+  t.match(await store(), { path: join(dir, 'state', 'thriftbus.db'), journalMessages: 0, journalWrites: 0, databaseWrites: 0, checkpoints: 0 })
+
+  const waiting = c.receive('now')
+  while ((await c.mailboxStats('now')).waiters === 0) await new Promise((r) => setTimeout(r, 5))
+  await c.send('now', 'a')
+  t.equal((await waiting).content, 'a')
+  t.equal((await store()).journalWrites, 0, 'a message taken by a waiting receiver is not written')
+
+  await Promise.all(['1', '2', '3'].map((x) => c.send('later', x)))
+  const queued = await store()
+  t.match(queued, { journalMessages: 3, journalWrites: 3, databaseWrites: 0 }, 'queued messages are in the journal')
+  t.ok(queued.journalBytes > 16, `the journal holds them (${queued.journalBytes} bytes)`)
+  const cli = await runCli(['status', '--socket', first.socket])
+  t.match(cli.stdout, /^store +\S+thriftbus\.db: 3 queued in the journal \(\d+ bytes\); since start 3 written to the journal, 0 to SQLite, 0 checkpoints$/m)
+  t.same((await c.receiveMany('later', 10)).map((m) => m.content), ['1', '2', '3'])
+  t.match(await store(), { journalMessages: 0, journalWrites: 3 }, 'received: no longer counted in the journal')
+
+  await c.send('kept', 'k')
+  await kill9(first)
+  await c.close()
+  const second = await startDaemon(t, { dir })
+  const after = await connect({ socket: second.socket, spawn: false, reconnect: false })
+  t.teardown(() => after.close())
+  t.match((await after.status()).store, { journalMessages: 0, journalWrites: 0, checkpoints: 1 }, 'the restart applied the journal to SQLite')
+  t.same((await drain(second.socket, 'kept')).map((m) => m.content), ['k'])
+
+  const memory = await startDaemon(t, { args: ['--durability', 'memory'] })
+  const m = await connect({ socket: memory.socket, spawn: false, reconnect: false })
+  t.teardown(() => m.close())
+  t.equal((await m.status()).store, undefined, 'memory mode has no store')
+  t.notMatch((await runCli(['status', '--socket', memory.socket])).stdout, /^store/m)
+})
+
 t.test('a corrupt store stops the daemon at start with the path, and the file is left as it was', async (t) => {
   const dir = tempDir(t)
   const first = await startDaemon(t, { dir })

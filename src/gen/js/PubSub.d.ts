@@ -19,6 +19,7 @@ import DaemonLimits = ttypes.DaemonLimits
 import SubscriptionInfo = ttypes.SubscriptionInfo
 import ServiceInfo = ttypes.ServiceInfo
 import HelperInfo = ttypes.HelperInfo
+import StoreInfo = ttypes.StoreInfo
 import DaemonStatus = ttypes.DaemonStatus
 
 /**

@@ -137,6 +137,23 @@ declare class HelperInfo {
       constructor(args?: { serviceName: string; command: string[]; pid: number; state: string; restarts: number; lastError: string; });
   }
 
+/**
+ * The durable store of a daemon in durable or fsync mode (DaemonStatus.store). The counts are since the daemon
+ * started. A message handed to a waiting receiver in the turn it arrived is written nowhere; one that waits is
+ * written to the journal, or straight to SQLite once the journal holds its share or the mailbox is past its
+ * memory window.
+ */
+declare class StoreInfo {
+    public path: string;
+    public journalMessages: Int64;
+    public journalBytes: Int64;
+    public journalWrites: Int64;
+    public databaseWrites: Int64;
+    public checkpoints: Int64;
+
+      constructor(args?: { path: string; journalMessages: Int64; journalBytes: Int64; journalWrites: Int64; databaseWrites: Int64; checkpoints: Int64; });
+  }
+
 declare class DaemonStatus {
     public pid: number;
     public version: string;
@@ -150,6 +167,7 @@ declare class DaemonStatus {
     public services: ServiceInfo[];
     public helpers: HelperInfo[];
     public subscriptions: SubscriptionInfo[];
+    public store?: StoreInfo;
 
-      constructor(args?: { pid: number; version: string; endpoint: string; startedAtMs: Int64; uptimeMs: Int64; connections: number; mailboxes: MailboxInfo[]; stateDir: string; durability: string; services: ServiceInfo[]; helpers: HelperInfo[]; subscriptions: SubscriptionInfo[]; });
+      constructor(args?: { pid: number; version: string; endpoint: string; startedAtMs: Int64; uptimeMs: Int64; connections: number; mailboxes: MailboxInfo[]; stateDir: string; durability: string; services: ServiceInfo[]; helpers: HelperInfo[]; subscriptions: SubscriptionInfo[]; store?: StoreInfo; });
   }

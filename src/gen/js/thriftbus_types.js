@@ -1032,6 +1032,135 @@ const HelperInfo = module.exports.HelperInfo = class {
   }
 
 };
+const StoreInfo = module.exports.StoreInfo = class {
+  constructor(args) {
+    this.path = null;
+    this.journalMessages = null;
+    this.journalBytes = null;
+    this.journalWrites = null;
+    this.databaseWrites = null;
+    this.checkpoints = null;
+    if (args) {
+      if (args.path !== undefined && args.path !== null) {
+        this.path = args.path;
+      }
+      if (args.journalMessages !== undefined && args.journalMessages !== null) {
+        this.journalMessages = args.journalMessages;
+      }
+      if (args.journalBytes !== undefined && args.journalBytes !== null) {
+        this.journalBytes = args.journalBytes;
+      }
+      if (args.journalWrites !== undefined && args.journalWrites !== null) {
+        this.journalWrites = args.journalWrites;
+      }
+      if (args.databaseWrites !== undefined && args.databaseWrites !== null) {
+        this.databaseWrites = args.databaseWrites;
+      }
+      if (args.checkpoints !== undefined && args.checkpoints !== null) {
+        this.checkpoints = args.checkpoints;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.STRING) {
+          this.path = input.readString();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I64) {
+          this.journalMessages = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 3:
+        if (ftype == Thrift.Type.I64) {
+          this.journalBytes = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 4:
+        if (ftype == Thrift.Type.I64) {
+          this.journalWrites = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 5:
+        if (ftype == Thrift.Type.I64) {
+          this.databaseWrites = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 6:
+        if (ftype == Thrift.Type.I64) {
+          this.checkpoints = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('StoreInfo');
+    if (this.path !== null && this.path !== undefined) {
+      output.writeFieldBegin('path', Thrift.Type.STRING, 1);
+      output.writeString(this.path);
+      output.writeFieldEnd();
+    }
+    if (this.journalMessages !== null && this.journalMessages !== undefined) {
+      output.writeFieldBegin('journalMessages', Thrift.Type.I64, 2);
+      output.writeI64(this.journalMessages);
+      output.writeFieldEnd();
+    }
+    if (this.journalBytes !== null && this.journalBytes !== undefined) {
+      output.writeFieldBegin('journalBytes', Thrift.Type.I64, 3);
+      output.writeI64(this.journalBytes);
+      output.writeFieldEnd();
+    }
+    if (this.journalWrites !== null && this.journalWrites !== undefined) {
+      output.writeFieldBegin('journalWrites', Thrift.Type.I64, 4);
+      output.writeI64(this.journalWrites);
+      output.writeFieldEnd();
+    }
+    if (this.databaseWrites !== null && this.databaseWrites !== undefined) {
+      output.writeFieldBegin('databaseWrites', Thrift.Type.I64, 5);
+      output.writeI64(this.databaseWrites);
+      output.writeFieldEnd();
+    }
+    if (this.checkpoints !== null && this.checkpoints !== undefined) {
+      output.writeFieldBegin('checkpoints', Thrift.Type.I64, 6);
+      output.writeI64(this.checkpoints);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const DaemonStatus = module.exports.DaemonStatus = class {
   constructor(args) {
     this.pid = null;
@@ -1046,6 +1175,7 @@ const DaemonStatus = module.exports.DaemonStatus = class {
     this.services = null;
     this.helpers = null;
     this.subscriptions = null;
+    this.store = null;
     if (args) {
       if (args.pid !== undefined && args.pid !== null) {
         this.pid = args.pid;
@@ -1082,6 +1212,9 @@ const DaemonStatus = module.exports.DaemonStatus = class {
       }
       if (args.subscriptions !== undefined && args.subscriptions !== null) {
         this.subscriptions = Thrift.copyList(args.subscriptions, [ttypes.SubscriptionInfo]);
+      }
+      if (args.store !== undefined && args.store !== null) {
+        this.store = new ttypes.StoreInfo(args.store);
       }
     }
   }
@@ -1216,6 +1349,14 @@ const DaemonStatus = module.exports.DaemonStatus = class {
           input.skip(ftype);
         }
         break;
+        case 13:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.store = new ttypes.StoreInfo();
+          this.store.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -1313,6 +1454,11 @@ const DaemonStatus = module.exports.DaemonStatus = class {
         }
       }
       output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.store !== null && this.store !== undefined) {
+      output.writeFieldBegin('store', Thrift.Type.STRUCT, 13);
+      this.store.write(output);
       output.writeFieldEnd();
     }
     output.writeFieldStop();
