@@ -38,6 +38,7 @@ import {
   BatchEncoder, Journal, JOURNAL_KEEP_BYTES, JOURNAL_KEEP_MESSAGES, rowOf, SEGMENT_BYTES, type JournalEffects,
   type MessageRow,
 } from './journal.js'
+import { IdTable } from './id-table.js'
 import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 
 /** How the daemon keeps accepted messages. */
@@ -117,10 +118,15 @@ export class SqliteStore implements MessageStore, TopicStore {
   readonly #journal: Journal
   /** The journal batch of the next commit: removes and delivery counts (inserts are added at the commit). */
   readonly #batch = new BatchEncoder()
-  /** Messages waiting for the commit, by id (ids are unique across mailboxes), in the order of their inserts. */
-  readonly #pending = new Map<number, Entry>()
-  /** Queued messages whose insert is in the journal, by id; the entry moves here from #pending at the commit. */
-  readonly #entries = new Map<number, Entry>()
+  /**
+   * Every entry by id (ids are unique across mailboxes): messages waiting for the commit (their entry holds
+   * the message) and queued messages whose insert is in the journal.
+   */
+  readonly #entries = new IdTable<Entry>()
+  /** The entries waiting for the commit, in the order of their inserts; those removed meanwhile hold no message. */
+  readonly #pending: Entry[] = []
+  /** How many of #pending still wait for the commit. */
+  #pendingLive = 0
   /** Queued messages whose insert is in the journal, and their sizes. */
   #inJournalCount = 0
   #inJournalBytes = 0
@@ -196,7 +202,7 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   /** True while writes wait for commit(). */
   get pending(): boolean {
-    return this.#inTransaction || this.#pending.size > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
+    return this.#inTransaction || this.#pendingLive > 0 || !this.#batch.empty || this.#sqlDeletes.length > 0
   }
 
   /** The journal's size in bytes, over all its segments. */
@@ -219,23 +225,24 @@ export class SqliteStore implements MessageStore, TopicStore {
   insert(m: Message, size: number, ignoreExisting = false, readBack = false): void {
     this.#check()
     const id = m.id!
-    let e = this.#pending.size > 0 ? this.#pending.get(id) : undefined // inserted again before the commit: the last wins
-    if (e === undefined) {
-      e = ignoreExisting ? this.#entries.get(id) : undefined
+    let e = this.#entries.get(id)
+    if (e === undefined || e.m === undefined) { // else inserted again before the commit: the last wins
       if (e !== undefined) {
         // Put back while its insert is in the journal: that copy stops counting, and a removal must reach it.
         e.prior = e.overRow ? JOURNAL_OVER_ROW : JOURNAL
         this.#forget(e)
-        this.#entries.delete(id)
       } else {
         e = { m, size, deliveries: 0, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
+        this.#entries.set(id, e)
       }
-      this.#pending.set(id, e)
+      this.#pending.push(e)
+      this.#pendingLive++
     }
     e.m = m
     e.size = size
-    // A message put back by a client (ignoreExisting) may also be stored: its removal must be written.
-    e.fresh = !ignoreExisting
+    // A message put back by a client (ignoreExisting) may also be stored: its removal must be written. So must
+    // that of any message whose insert is in the journal.
+    e.fresh = !ignoreExisting && e.prior === NOWHERE
     e.deliveries = m.deliveryCount ?? 0
     e.readBack = readBack
     this.#buffered()
@@ -243,41 +250,37 @@ export class SqliteStore implements MessageStore, TopicStore {
 
   remove(_mailbox: string, id: number): void {
     this.#check()
-    const p = this.#pending.size > 0 ? this.#pending.get(id) : undefined
-    if (p !== undefined) {
-      this.#pending.delete(id)
-      if (p.fresh) return // never written: nothing to remove
+    const e = this.#entries.get(id)
+    if (e === undefined) {
+      this.#sqlDeletes.push(id)
+    } else if (e.m !== undefined) { // waiting for the commit
+      this.#entries.delete(id)
+      e.m = undefined
+      if (--this.#pendingLive === 0) this.#pending.length = 0
+      if (e.fresh) return // never written: nothing to remove
       this.#batch.remove(id)
-      if (p.prior === JOURNAL_OVER_ROW) {
+      if (e.prior === JOURNAL_OVER_ROW) {
         this.#batchTouchesRows = true
-      } else if (p.prior === NOWHERE) {
+      } else if (e.prior === NOWHERE) {
         // The journal's removal of a message put back reaches an older copy in SQLite.
         this.#journalRemovesRows = true
         this.#batchTouchesRows = true
       }
     } else {
-      const e = this.#entries.get(id)
-      if (e === undefined) {
-        this.#sqlDeletes.push(id)
-      } else {
-        this.#entries.delete(id)
-        this.#forget(e)
-        this.#batch.remove(id)
-        if (e.overRow) this.#batchTouchesRows = true // it was put back over a row
-      }
+      this.#entries.delete(id)
+      this.#forget(e)
+      this.#batch.remove(id)
+      if (e.overRow) this.#batchTouchesRows = true // it was put back over a row
     }
     this.#buffered()
   }
 
   setDeliveries(_mailbox: string, id: number, deliveries: number): void {
     this.#check()
-    const p = this.#pending.size > 0 ? this.#pending.get(id) : undefined
-    if (p !== undefined) {
-      p.deliveries = deliveries
-      return
-    }
     const e = this.#entries.get(id)
-    if (e !== undefined) {
+    if (e !== undefined && e.m !== undefined) { // waiting for the commit
+      e.deliveries = deliveries
+    } else if (e !== undefined) {
       this.#batch.deliveries(id, deliveries)
       e.deliveries = deliveries
       this.#buffered()
@@ -456,11 +459,13 @@ export class SqliteStore implements MessageStore, TopicStore {
     // The highest journal id of the mailbox met last (a turn's inserts are mostly into one mailbox).
     let box = ''
     let boxMaxId = 0
-    for (const e of this.#pending.values()) {
-      const m = e.m!
+    for (const e of this.#pending) {
+      const m = e.m
+      if (m === undefined) continue // removed before the commit
       e.m = undefined // written: the broker holds the message as long as it is queued
       const id = m.id!
       if (e.fresh && (e.readBack || this.#inJournalCount >= JOURNAL_KEEP_MESSAGES || this.#inJournalBytes >= JOURNAL_KEEP_BYTES)) {
+        this.#entries.delete(id) // SQLite has it: a removal goes there
         ;(rows ??= []).push([
           m.recipient, id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
           m.sentAtMs ?? 0, m.ttlMs ?? null, e.deliveries, e.size,
@@ -478,7 +483,6 @@ export class SqliteStore implements MessageStore, TopicStore {
           e.overRow = true
           seg.rows = true // it replaces its row, if SQLite has one
         }
-        this.#entries.set(id, e)
         e.seg = seg
         seg.live++
         this.#inJournalCount++
@@ -487,7 +491,8 @@ export class SqliteStore implements MessageStore, TopicStore {
       }
     }
     if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
-    this.#pending.clear()
+    this.#pending.length = 0
+    this.#pendingLive = 0
     if (rows || this.#sqlDeletes.length > 0) {
       this.#begin()
       this.#deleteRows(this.#sqlDeletes)
@@ -694,7 +699,7 @@ const JOURNAL_OVER_ROW = 2
 
 /** A message the store is about to write, or whose insert is in the journal while it is queued. */
 interface Entry {
-  /** Pending: the message to write. */
+  /** Set while it waits for the commit: the message to write. */
   m: Message | undefined
   size: number
   /** Its latest delivery count: written with the insert, and with a carry. */
