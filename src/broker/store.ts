@@ -45,6 +45,8 @@ import type { StoredSubscription, StoredTopics, TopicStore } from './topics.js'
 export type Durability = 'memory' | 'durable' | 'fsync'
 export const DURABILITY_LEVELS: readonly Durability[] = ['memory', 'durable', 'fsync']
 
+/** Entries kept for reuse (SqliteStore.#free), at most. */
+const FREE_ENTRIES = 4096
 /** Writes in one transaction before it commits without waiting for the end of the turn. */
 export const MAX_BATCH_OPS = 4096
 /**
@@ -123,10 +125,19 @@ export class SqliteStore implements MessageStore, TopicStore {
    * the message) and queued messages whose insert is in the journal.
    */
   readonly #entries = new IdTable<Entry>()
-  /** The entries waiting for the commit, in the order of their inserts; those removed meanwhile hold no message. */
+  /**
+   * The entries waiting for the commit, in the order of their inserts: the first #pendingCount (the array is
+   * reused from commit to commit). Those removed meanwhile hold no message.
+   */
   readonly #pending: Entry[] = []
+  #pendingCount = 0
   /** How many of #pending still wait for the commit. */
   #pendingLive = 0
+  /**
+   * Entries of messages that left the journal, for new ones. A new entry would outlive the young generation's
+   * collections while its message is queued, and be copied by each of them.
+   */
+  readonly #free: Entry[] = []
   /** Queued messages whose insert is in the journal, and their sizes. */
   #inJournalCount = 0
   #inJournalBytes = 0
@@ -232,10 +243,13 @@ export class SqliteStore implements MessageStore, TopicStore {
         e.prior = e.overRow ? JOURNAL_OVER_ROW : JOURNAL
         this.#forget(e)
       } else {
-        e = { m, size, deliveries: 0, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
+        e = this.#free.pop() ?? { m, size, deliveries: 0, fresh: true, readBack: false, prior: NOWHERE, seg: undefined, overRow: false }
+        e.prior = NOWHERE
+        e.seg = undefined
+        e.overRow = false
         this.#entries.set(id, e)
       }
-      this.#pending.push(e)
+      this.#pending[this.#pendingCount++] = e
       this.#pendingLive++
     }
     e.m = m
@@ -256,7 +270,7 @@ export class SqliteStore implements MessageStore, TopicStore {
     } else if (e.m !== undefined) { // waiting for the commit
       this.#entries.delete(id)
       e.m = undefined
-      if (--this.#pendingLive === 0) this.#pending.length = 0
+      if (--this.#pendingLive === 0) this.#pendingCount = 0
       if (e.fresh) return // never written: nothing to remove
       this.#batch.remove(id)
       if (e.prior === JOURNAL_OVER_ROW) {
@@ -271,6 +285,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#forget(e)
       this.#batch.remove(id)
       if (e.overRow) this.#batchTouchesRows = true // it was put back over a row
+      this.#recycle(e)
     }
     this.#buffered()
   }
@@ -459,7 +474,10 @@ export class SqliteStore implements MessageStore, TopicStore {
     // The highest journal id of the mailbox met last (a turn's inserts are mostly into one mailbox).
     let box = ''
     let boxMaxId = 0
-    for (const e of this.#pending) {
+    let seg: SegmentState | undefined
+    const pending = this.#pending
+    for (let i = 0; i < this.#pendingCount; i++) {
+      const e = pending[i]!
       const m = e.m
       if (m === undefined) continue // removed before the commit
       e.m = undefined // written: the broker holds the message as long as it is queued
@@ -470,6 +488,7 @@ export class SqliteStore implements MessageStore, TopicStore {
           m.recipient, id, m.sender, m.content, m.body ?? null, m.headers ? JSON.stringify(m.headers) : null,
           m.sentAtMs ?? 0, m.ttlMs ?? null, e.deliveries, e.size,
         ])
+        this.#recycle(e)
       } else {
         this.#batch.insert(m, e.size, e.fresh, e.deliveries)
         if (m.recipient !== box) {
@@ -478,7 +497,7 @@ export class SqliteStore implements MessageStore, TopicStore {
           boxMaxId = this.#journalMaxIds.get(box) ?? 0
         }
         if (id > boxMaxId) boxMaxId = id
-        const seg = this.#activeSegment()
+        seg ??= this.#activeSegment() // the batch is appended after the loop: one segment for all
         if (!e.fresh) {
           e.overRow = true
           seg.rows = true // it replaces its row, if SQLite has one
@@ -491,7 +510,7 @@ export class SqliteStore implements MessageStore, TopicStore {
       }
     }
     if (box !== '') this.#journalMaxIds.set(box, boxMaxId)
-    this.#pending.length = 0
+    this.#pendingCount = 0
     this.#pendingLive = 0
     if (rows || this.#sqlDeletes.length > 0) {
       this.#begin()
@@ -527,6 +546,11 @@ export class SqliteStore implements MessageStore, TopicStore {
       this.#segments.push(seg)
     }
     return seg
+  }
+
+  /** Keeps an entry that no list or table holds any more for a new message. */
+  #recycle(e: Entry): void {
+    if (this.#free.length < FREE_ENTRIES) this.#free.push(e)
   }
 
   /** Stops counting a queued journal message in its segment and in the journal's share. */
@@ -667,10 +691,16 @@ export class SqliteStore implements MessageStore, TopicStore {
   #queueCommit(): void {
     if (this.#commitQueued) return
     this.#commitQueued = true
-    setImmediate(() => {
-      this.#commitQueued = false
-      this.commit()
-    })
+    setImmediate(this.#commitLater)
+  }
+
+  /**
+   * Bound once: a closure created inside #queueCommit would make V8 allocate its context on every call, early
+   * returns included (two calls a message).
+   */
+  readonly #commitLater = (): void => {
+    this.#commitQueued = false
+    this.commit()
   }
 
   #fail(err: Error): void {
