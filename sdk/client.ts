@@ -15,6 +15,7 @@ import { BusError, isBusError } from '../src/errors.js'
 import { MessageService, PubSub, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
 import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
+import { capture, captured } from './captured.js'
 import { Connection, type PendingCall } from './connection.js'
 import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
@@ -85,6 +86,10 @@ export interface ReceiveOptions {
   leaseMs?: number
 }
 
+/** send()'s and receive()'s default options: one object for every call. */
+const NO_SEND_OPTIONS: SendOptions = Object.freeze({})
+const NO_RECEIVE_OPTIONS: ReceiveOptions = Object.freeze({})
+
 export interface MessagesOptions {
   /** Ends the iteration: the loop throws CANCELLED. Messages taken but not yet yielded are put back. */
   signal?: AbortSignal
@@ -144,6 +149,11 @@ class CallState implements PendingCall {
   listen(signal: AbortSignal): void {
     this.#onAbort = () => this.abandon(new BusError('CANCELLED', `${this.codec.name} was aborted`, { cause: signal.reason }))
     signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  /** Lets the caller's handle cancel this call. */
+  cancelWith(handle: CancelHandle): void {
+    handle.cancel = () => this.abandon(new BusError('CANCELLED', `${this.codec.name} was cancelled`))
   }
 
   settle(result: any, error: BusError | undefined): void {
@@ -243,7 +253,7 @@ export class Client {
    * Sends a message to a mailbox. Resolves once the daemon has accepted it; rejects with INVALID_ARGUMENT
    * (a bad mailbox name), MAILBOX_FULL, TOO_LARGE, TIMEOUT, CANCELLED or CLOSED.
    */
-  send(recipient: string, message: Outgoing, options: SendOptions = {}): Promise<void> {
+  send(recipient: string, message: Outgoing, options: SendOptions = NO_SEND_OPTIONS): Promise<void> {
     const m = this.#message(recipient, message, options.ttlMs)
     return this.#invoke(methods.sendMessage, { message: m }, { signal: options.signal, deadline: this.#deadline(options.timeoutMs), noValue: true })
   }
@@ -310,14 +320,10 @@ export class Client {
    * the wait runs out, CANCELLED when aborted, CLOSED when the connection is lost while waiting.
    * The receive() calls waiting on one mailbox without a time limit share daemon calls (see receive-pool.ts).
    */
-  receive(recipient: string, options: ReceiveOptions = {}): Promise<Message> {
+  receive(recipient: string, options: ReceiveOptions = NO_RECEIVE_OPTIONS): Promise<Message> {
+    // No closure in here: V8 would allocate its context on every call (receive() is the receiver's hot path).
     const wait = options.timeoutMs ?? -1
-    if (options.leaseMs) {
-      return this.receiveMany(recipient, 1, options).then(([m]) => {
-        if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${wait} ms`)
-        return m
-      })
-    }
+    if (options.leaseMs) return this.#receiveLeased(recipient, options)
     if (wait >= 0) {
       return this.#invoke(methods.receiveMessage, { recipient, timeoutMs: wait }, { signal: options.signal, deadline: this.#waitDeadline(wait), receive: true })
     }
@@ -326,6 +332,13 @@ export class Client {
     let pool = this.#pools.get(recipient)
     if (!pool) this.#pools.set(recipient, (pool = new ReceivePool(recipient, this.#poolTransport, this.#poolIdle)))
     return pool.receive(options.signal)
+  }
+
+  #receiveLeased(recipient: string, options: ReceiveOptions): Promise<Message> {
+    return this.receiveMany(recipient, 1, options).then(([m]) => {
+      if (!m) throw new BusError('NO_MESSAGE', `no message arrived in mailbox ${JSON.stringify(recipient)} within ${options.timeoutMs ?? -1} ms`)
+      return m
+    })
   }
 
   /**
@@ -497,26 +510,27 @@ export class Client {
   }
 
   #start<R>(conn: Connection, codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const state = new CallState(this, codec, resolve, reject, options)
-      try {
-        state.seqid = conn.call(codec, args, state)
-      } catch (err) {
-        reject(err)
-        return
-      }
-      state.conn = conn
-      if (options.deadline !== undefined && !this.#deadlineTimer) {
-        this.#now = Date.now()
-        this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), DEADLINE_TICK_MS)
-      }
-      if (options.signal) state.listen(options.signal)
-      if (options.handle) options.handle.cancel = () => state.abandon(new BusError('CANCELLED', `${codec.name} was cancelled`))
-    })
+    // No closure in here (every call comes through): see captured.ts.
+    const promise = new Promise<R>(capture)
+    const state = new CallState(this, codec, captured.resolve, captured.reject, options)
+    try {
+      state.seqid = conn.call(codec, args, state)
+    } catch (err) {
+      state.reject(err)
+      return promise
+    }
+    state.conn = conn
+    if (options.deadline !== undefined && !this.#deadlineTimer) {
+      this.#now = Date.now()
+      this.#deadlineTimer = setInterval(this.#checkDeadlines, DEADLINE_TICK_MS)
+    }
+    if (options.signal) state.listen(options.signal)
+    if (options.handle) state.cancelWith(options.handle)
+    return promise
   }
 
   /** Fails the calls whose deadline has passed; stops checking once no call in flight has a deadline. */
-  #checkDeadlines(): void {
+  readonly #checkDeadlines = (): void => {
     const now = (this.#now = Date.now())
     let timed = 0
     for (const state of this.#callsInFlight()) {

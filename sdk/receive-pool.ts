@@ -16,6 +16,7 @@
  */
 import { BusError } from '../src/errors.js'
 import type { Message } from '../src/gen/thriftbus.js'
+import { capture, captured } from './captured.js'
 import type { CancelHandle } from './client.js'
 
 /** Most messages one shared call asks for; more waiting calls get more shared calls. */
@@ -73,16 +74,18 @@ export class ReceivePool {
 
   /** One message, waiting until one arrives or signal aborts. */
   receive(signal: AbortSignal | undefined): Promise<Message> {
-    return new Promise<Message>((resolve, reject) => {
-      const w = new PoolWaiter(resolve, reject, signal)
-      if (signal) {
-        w.onAbort = () => this.#leave(w, new BusError('CANCELLED', 'receiveMessage was aborted', { cause: signal.reason }))
-        signal.addEventListener('abort', w.onAbort, { once: true })
-      }
-      this.#waiters.push(w)
-      this.#active++
-      this.#schedule()
-    })
+    const promise = new Promise<Message>(capture)
+    const w = new PoolWaiter(captured.resolve, captured.reject, signal)
+    if (signal) this.#listen(w, signal)
+    this.#waiters.push(w)
+    this.#active++
+    this.#schedule()
+    return promise
+  }
+
+  #listen(w: PoolWaiter, signal: AbortSignal): void {
+    w.onAbort = () => this.#leave(w, new BusError('CANCELLED', 'receiveMessage was aborted', { cause: signal.reason }))
+    signal.addEventListener('abort', w.onAbort, { once: true })
   }
 
   /**
