@@ -4,13 +4,15 @@
 // thriftbus-memory, thriftbus) through the same mailbox scenarios, each server
 // and each client in its own process, on Unix sockets in a fresh temp dir.
 // Peers are interleaved and rotated every repetition; the table shows medians
-// over the reps and the median of the per-rep ratios to the ceiling row.
+// over the reps and the median of the per-rep ratios to the ceiling row. `rtt`
+// runs all peers of a rep at once, each pinging alone in turn for short slices,
+// so that all of them see the same machine (rttSession).
 // Two more scenarios have a table of their own: `fanout` (pub/sub: one
 // publisher, 10 subscribers) and `reqresp` (a stock Thrift service called
 // directly, the thrift-plain row, and through the daemon's routing).
 // Results: Markdown tables on stdout, raw numbers in bench/results/*.json.
 //
-//   node bench/run.mjs [--quick] [--reps N] [--duration MS] [--warmup MS]
+//   node bench/run.mjs [--quick] [--reps N] [--duration MS] [--warmup MS] [--slice MS]
 //                      [--peers a,b] [--scenarios a,b] [--no-queue] [--verbose]
 import { fork, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -81,7 +83,8 @@ const ALL_SCENARIOS = [
         ...range(4).map((i) => ({ role: 'sender', boxes, offset: i * 25, size: 100, window: W / 4 }))]
     }
   },
-  { name: 'rtt', jobs: (n) => [{ role: 'ponger', myBox: `${n}.b`, peerBox: `${n}.a` }, { role: 'pinger', myBox: `${n}.a`, peerBox: `${n}.b`, size: 100 }] },
+  // rtt runs every row at once, interleaved in short slices (rttSession): `sliced`.
+  { name: 'rtt', sliced: true, jobs: (n) => [{ role: 'ponger', myBox: `${n}.b`, peerBox: `${n}.a` }, { role: 'pinger', myBox: `${n}.a`, peerBox: `${n}.b`, size: 100 }] },
   // Pub/sub fan-out: 10 subscriber processes on one topic (subscribed before the run starts), one
   // publisher (up to 256 publishes outstanding) of 100 B messages. Delivered = messages the subscribers
   // got inside the window, all of them together; the subscribers then drain so that the harness can
@@ -105,6 +108,15 @@ const QUICK_TIMING = { fanout: { warmupMs: 30, durationMs: 100 }, reqresp: { war
 // calls), while the daemons and apps this compares live for hours.
 const FULL_TIMING = { rtt: { warmupMs: 3000, durationMs: 1500 } }
 const timingOf = (sc) => (!opt('warmup') && !opt('duration') && (quick ? QUICK_TIMING : FULL_TIMING)[sc.name]) || cfg
+// rtt's measured window is cut into slices of about this length (--slice MS), the same number for every row.
+const SLICE_MS = Number(opt('slice', quick ? 25 : 100))
+// Each slice starts with an unmeasured lead-in: the first round trips after the pair sat idle are
+// 2-30x slower (caches and the idle vCPU are cold), an effect of the slicing itself.
+const slicing = (timing) => {
+  const slices = Math.max(1, Math.round(timing.durationMs / SLICE_MS))
+  const sliceMs = timing.durationMs / slices
+  return { slices, sliceMs, leadMs: Math.min(10, sliceMs / 5) }
+}
 const SCENARIOS = ALL_SCENARIOS.filter((s) => !opt('scenarios') || opt('scenarios').split(',').includes(s.name))
 for (const name of opt('scenarios')?.split(',') ?? []) {
   if (!ALL_SCENARIOS.some((s) => s.name === name)) {
@@ -333,6 +345,82 @@ function summarize (sc, results, cpu, timing) {
   return v
 }
 
+// ---- rtt: every row of a rep at once, in short interleaved slices ------------
+// On a 2-core VM the round trip has a slow mode (about 3x, for every row) that comes and goes every
+// few hundred ms, so one window per row compared rows measured in different modes. Here every row's
+// server, ponger and pinger run together; each pair is warmed up in turn, then in every round each
+// row pings alone for one slice (rep order) while the others idle: pinger waiting for its next order,
+// ponger parked in its receive. A row's percentiles pool all its slices. A row that fails (server
+// gone, round trip timed out) gets its error and drops out of the rounds; the others go on.
+// `serverFor` gives the row's server (started here, or kept from the rep in --quick).
+async function rttSession (sc, rep, peers, serverFor, status) {
+  const timing = timingOf(sc)
+  const { slices, sliceMs, leadMs } = slicing(timing)
+  const rows = []
+  for (const peer of peers) {
+    const t0 = Date.now()
+    let server
+    try { server = await serverFor(peer) } catch (e) { // as for the other scenarios: drop the peer
+      status[peer.name] = { error: String(e.message).split('\n')[0] }
+      continue
+    }
+    const run = { rep, peer: peer.name, scenario: sc.name, rssRestKiB: server.rssRestKiB, warmupMs: timing.warmupMs, durationMs: timing.durationMs, sliceMs, slices, leadMs }
+    rows.push({ peer, server, run, spent: Date.now() - t0 })
+  }
+  const fail = (row, e) => {
+    if (row.run.error) return
+    const c = row.server.child
+    const dead = c.exitCode !== null || c.signalCode !== null // the likelier cause of a timeout
+    row.run.error = dead ? `server exited (${c.exitCode ?? c.signalCode})` : String(e?.message ?? e).split('\n')[0]
+  }
+  const live = () => rows.filter((r) => !r.run.error)
+  // Time shared by all rows (connecting, stopping) is split evenly into their wallMs.
+  const shared = async (fn) => { const t0 = Date.now(); await fn(); rows.forEach((r) => { r.spent += (Date.now() - t0) / rows.length }) }
+  const timed = async (row, fn) => { const t0 = Date.now(); try { await fn() } catch (e) { fail(row, e) } row.spent += Date.now() - t0 }
+  await ensurePool(2 * rows.length)
+  // [ponger, pinger]; given in PEERS order, not the rep's, so that a row keeps the workers that
+  // have its client adapter loaded (importing `thrift` or `redis` again costs --quick's budget).
+  const byPeer = [...rows].sort((a, b) => PEERS.indexOf(a.peer) - PEERS.indexOf(b.peer))
+  byPeer.forEach((row, i) => { row.ws = pool.slice(2 * i, 2 * i + 2) })
+  try {
+    await shared(() => Promise.all(rows.map(async (row) => {
+      const jobs = sc.jobs(`${sc.name}.${rep}`).map((j) => ({ maxCount: cfg.maxCount, ...j, sliceMs, module: peerModule(row.peer.file), socket: row.server.socket }))
+      row.ws.forEach((w, k) => { w.msgs = []; w.send({ cmd: 'job', job: jobs[k] }) })
+      row.ws[0].onError = (m) => fail(row, new Error(m.message)) // the ponger reports only at the end, or fails early
+      await Promise.all(row.ws.map((w) => w.next('ready', 20000))).catch((e) => fail(row, e))
+    })))
+    for (const row of live()) {
+      await timed(row, async () => {
+        row.ws.forEach((w) => w.send({ cmd: 'go', warmupMs: timing.warmupMs, durationMs: timing.durationMs }))
+        await row.ws[1].next('warm', timing.warmupMs + 15000)
+      })
+    }
+    for (let round = 0; round < slices; round++) {
+      for (const row of live()) {
+        await timed(row, async () => {
+          if (row.ws[0].dead) throw new Error(`client process died: ${tail(row.ws[0].stderr) || 'no output'}`)
+          row.ws[1].send({ cmd: 'slice', ms: sliceMs, leadMs })
+          await row.ws[1].next('sliced', leadMs + sliceMs + 5000)
+        })
+      }
+    }
+    await shared(() => Promise.all(live().map(async (row) => {
+      try {
+        row.ws.forEach((w) => w.send({ cmd: 'stop' }))
+        const [, p] = await Promise.all(row.ws.map(async (w) => (await w.next('result', 8000)).result))
+        await Promise.all(row.ws.map((w) => w.next('idle', 5000)))
+        if (!p.samples) throw new Error('no round trip completed')
+        Object.assign(row.run, { p50Us: p.p50, p99Us: p.p99, maxUs: p.max, samples: p.samples, slices: p.slices, sliceP50sUs: p.sliceP50s })
+      } catch (e) { fail(row, e) }
+    })))
+  } catch (e) { rows.forEach((row) => fail(row, e)) } finally {
+    rows.forEach((row) => { row.ws[0].onError = null })
+    // A stuck or crashed client is not reused: a failed row's pair is replaced.
+    await replaceWorkers(rows.filter((r) => r.run.error).flatMap((r) => r.ws))
+  }
+  return rows.map((row) => ({ ...row.run, wallMs: Math.round(row.spent) }))
+}
+
 // ---- the 1M-message queue (full mode): RSS with 1,000,000 x 100 B waiting ----
 async function queueMillion (peer) {
   const server = await startServer(peer)
@@ -362,9 +450,10 @@ async function main () {
       } else status[p.name] = null
     } catch (e) { status[p.name] = { error: String(e.message).split('\n')[0] } }
   }
-  await ensurePool(Math.max(...SCENARIOS.map((s) => s.jobs('x').length), 1))
   const runs = []
   const active = () => PEERS.filter((p) => !status[p.name])
+  // rtt runs the clients of every row at once.
+  await ensurePool(Math.max(...SCENARIOS.map((s) => s.jobs('x').length * (s.sliced ? active().length : 1)), 1))
   const servers = new Map() // peer name -> running server (serverPer 'run')
   const providers = new Map() // peer name -> running ExampleService provider (reqresp; with its server)
   const serverFor = async (peer) => {
@@ -406,7 +495,7 @@ async function main () {
       for (const peer of order) {
         for (const sc of SCENARIOS) {
           if (status[peer.name]) break
-          if (naReason(peer, sc)) continue
+          if (naReason(peer, sc) || sc.sliced) continue
           const run = { rep, peer: peer.name, scenario: sc.name }
           const t0 = Date.now()
           let server = null
@@ -432,6 +521,15 @@ async function main () {
           if (cfg.serverPer === 'scenario') await dropServer(peer)
         }
       }
+      for (const sc of SCENARIOS.filter((s) => s.sliced)) {
+        const peers = order.filter((p) => !status[p.name] && !naReason(p, sc))
+        if (flag('verbose')) process.stderr.write(`  ${sc.name}: ${peers.length} rows interleaved, ${slicing(timingOf(sc)).slices} slices each\n`)
+        for (const run of await rttSession(sc, rep, peers, serverFor, status)) {
+          runs.push(run)
+          if (flag('verbose')) process.stderr.write(`  ${run.peer} ${sc.name}: ${JSON.stringify(run)}\n`)
+        }
+        if (cfg.serverPer === 'scenario') for (const p of peers) await dropServer(p)
+      }
     }
   } finally { for (const p of PEERS) await dropServer(p) }
   const queue = {}
@@ -447,7 +545,7 @@ async function main () {
   const meta = {
     date: new Date().toISOString(), nproc: os.availableParallelism(), node: process.version, platform: `${os.type()} ${os.release()}`,
     cpu: os.cpus()[0]?.model, stealPct, loadAtStart, ...cfg, elapsedS: (Date.now() - started) / 1000,
-    scenarioTiming: Object.fromEntries(SCENARIOS.map((sc) => [sc.name, { warmupMs: timingOf(sc).warmupMs, durationMs: timingOf(sc).durationMs }])),
+    scenarioTiming: Object.fromEntries(SCENARIOS.map((sc) => [sc.name, { warmupMs: timingOf(sc).warmupMs, durationMs: timingOf(sc).durationMs, ...(sc.sliced ? slicing(timingOf(sc)) : {}) }])),
     fanoutSubscribers: FANOUT_SUBSCRIBERS,
     reqresp: { window: RR_WINDOW, code: exampleGen?.dir ? 'generated by thrift --gen js:node,es6 at run time' : exampleGen?.error ?? null }
   }
@@ -552,6 +650,12 @@ function mailboxTable (meta, status, summary) {
   const head = ['peer', 'msgs/s 100 B (÷ceil)', 'msgs/s 4 KiB (÷ceil)', '8 senders msgs/s', '100 mailboxes msgs/s',
     'RTT p50 µs (÷ceil)', 'RTT p99 µs', 'server CPU µs/msg', 'RSS rest MiB', 'RSS 1M queued MiB']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`]
+  const rtt = SCENARIOS.find((sc) => sc.sliced)
+  if (rtt) {
+    const t = timingOf(rtt); const { slices, sliceMs } = slicing(t)
+    lines.unshift(`RTT: all rows of a rep run together, each pinging alone in turn: warm-up ${t.warmupMs} ms each, ` +
+      `then ${slices} slices of ${+sliceMs.toFixed(1)} ms each, interleaved.`, '')
+  }
   for (const p of PEERS) {
     const st = status[p.name]; const s = summary[p.name]
     if (st || !s) {

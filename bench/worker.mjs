@@ -4,8 +4,10 @@
 // IPC: { cmd: 'job' } -> connect with the peer's client adapter -> 'ready';
 // { cmd: 'go' } -> run the loop for warmup+duration -> 'result' (one JSON
 // message); { cmd: 'stop' } ends open loops; then it closes the connection and
-// reports 'idle'. Reusing the processes keeps process start-up (and loading the
-// `redis`/`thrift` packages) out of the measured runs and out of --quick's budget;
+// reports 'idle'. `rtt`'s pinger is driven slice by slice instead: 'warm',
+// then { cmd: 'slice' } -> 'sliced' per slice, until 'stop'. Reusing the
+// processes keeps process start-up (and loading the `redis`/`thrift` packages)
+// out of the measured runs and out of --quick's budget;
 // every run still opens fresh connections to a fresh (or per-rep) server.
 // Every loop is bounded in time (its window) and count (maxCount).
 import { nowUs, percentile, sleep } from './common.mjs'
@@ -15,6 +17,8 @@ let client = null
 let job = null
 let stop = null
 let inbox = null // a subscriber's counters: its subscription is made at 'job' time, before 'ready'
+let orders = [] // a sliced pinger's pending 'slice' orders ({ ms, leadMs })
+let wakeOrder = null
 
 const post = (m) => process.send?.(m)
 process.on('disconnect', () => process.exit(0))
@@ -94,25 +98,49 @@ function receiveLoop (c, j) {
 }
 
 // One message at a time: park a receive on my box, send to the peer's box, wait
-// for the echo. Latencies in µs, only those started after the warm-up count.
+// for the echo. Latencies in µs. First an unmeasured warm-up; then either one
+// measured window (no job.sliceMs: the quick prewarm) or `rtt`'s slices: after
+// 'warm' it waits for the harness's { cmd: 'slice', ms, leadMs } orders and for
+// each pings leadMs unmeasured (the first round trips after a pause are slow),
+// then ms measured, and answers 'sliced'; until 'stop'. All slices' round trips
+// are pooled into one result; sliceP50s shows the slow mode where it hit.
 async function pinger (c, j) {
   const payload = 'x'.repeat(j.size)
-  const t0 = performance.now()
-  const winStart = t0 + j.warmupMs
-  const end = winStart + j.durationMs
   const samples = []
-  while (performance.now() < end && samples.length < j.maxCount && !stop.flag) {
-    const started = performance.now()
-    const t = nowUs()
-    const reply = c.receive(j.myBox)
-    let timer
-    const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('round trip timed out')), end - performance.now() + 2000) })
-    await Promise.race([Promise.all([c.send(j.peerBox, payload), reply]), late])
-    clearTimeout(timer)
-    if (started >= winStart) samples.push(nowUs() - t)
+  const sliceP50s = []
+  // Round trips started before `ms` are up; their latencies go to `into` (null: warm-up).
+  const pingFor = async (ms, into) => {
+    const end = performance.now() + ms
+    const from = into?.length
+    while (performance.now() < end && samples.length < j.maxCount && !stop.flag) {
+      const t = nowUs()
+      const reply = c.receive(j.myBox)
+      let timer
+      const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error('round trip timed out')), end - performance.now() + 2000) })
+      await Promise.race([Promise.all([c.send(j.peerBox, payload), reply]), late])
+      clearTimeout(timer)
+      into?.push(nowUs() - t)
+    }
+    if (into && into.length > from) sliceP50s.push(Math.round(percentile(into.slice(from).sort((a, b) => a - b), 50)))
+  }
+  await pingFor(j.warmupMs, null)
+  if (!j.sliceMs) await pingFor(j.durationMs, samples)
+  else {
+    post({ type: 'warm' })
+    for (let o; (o = await nextOrder()) != null;) {
+      await pingFor(o.leadMs, null)
+      await pingFor(o.ms, samples)
+      post({ type: 'sliced' })
+    }
   }
   samples.sort((a, b) => a - b)
-  return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? null }
+  return { samples: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? null, slices: sliceP50s.length, sliceP50s }
+}
+
+// The sliced pinger's next order ({ ms, leadMs }), or null after 'stop'.
+async function nextOrder () {
+  while (!orders.length && !stop.flag) await new Promise((resolve) => { wakeOrder = resolve; stop.promise.then(resolve) })
+  return stop.flag ? null : orders.shift()
 }
 
 // Echoes everything from my box into the peer's box until told to stop.
@@ -229,6 +257,7 @@ process.on('message', async (m) => {
     if (m.cmd === 'job') {
       job = m.job
       stop = deferred()
+      orders = []
       let mod = adapters.get(job.module)
       if (!mod) adapters.set(job.module, (mod = await import(job.module)))
       client = await connectWithRetry(mod, job.socket, job.connect)
@@ -248,6 +277,8 @@ process.on('message', async (m) => {
       await Promise.race([Promise.resolve(client.close()).catch(() => {}), sleep(2000)])
       client = null
       post({ type: 'idle' })
+    } else if (m.cmd === 'slice') {
+      orders.push(m); wakeOrder?.()
     } else if (m.cmd === 'stop') {
       if (stop) { stop.flag = true; stop.expect = m.expect; stop.resolve() }
     }
