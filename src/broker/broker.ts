@@ -54,6 +54,19 @@ export const MEMORY_WINDOWS_TOTAL_BYTES = 64 * 1024 * 1024
 const LOAD_BATCH = 1024
 /** How often expired messages are looked for at the heads of mailboxes that have messages with a TTL. */
 export const TTL_SWEEP_MS = 1000
+/**
+ * Flow control. A mailbox at least this deep that a receiver has taken from in the last DRAINED_RECENTLY_MS
+ * holds the acknowledgements of new sends (the messages are accepted and stored at once): a producer that
+ * outruns its consumer then waits for it, instead of growing a queue that makes every message cost more.
+ * A mailbox nobody receives from (work queued for later) never holds them.
+ */
+export const FLOW_HIGH_DEPTH = 2048
+/** Held acknowledgements go out once their mailbox is down to this depth, */
+export const FLOW_LOW_DEPTH = 1024
+/** or after this long at most. */
+export const FLOW_MAX_HOLD_MS = 20
+/** A mailbox a receiver took from this recently is being drained. */
+export const DRAINED_RECENTLY_MS = 1000
 /** The suffix of a dead-letter mailbox's name. */
 export const DEAD_LETTER_SUFFIX = '.dead-letter'
 /** Ids are reserved in the store in blocks of this many, so that a restart never reuses one. */
@@ -203,6 +216,10 @@ class Mailbox {
   deadLettered = 0
   /** Queued messages that carry a ttlMs. */
   withTtl = 0
+  /** When a receiver last took messages (clock ms). */
+  lastTakeMs = -DRAINED_RECENTLY_MS
+  /** Acknowledgements held by flow control (Broker.hold), oldest first. */
+  held: (() => void)[] | undefined
   constructor(readonly name: string) {}
 
   /** Nothing to keep: no messages, waiters or leases, and no counts to show (purge resets those). */
@@ -287,6 +304,9 @@ export class Broker {
   #idCeiling = 0
   /** Bytes of the messages held in memory in all mailboxes (memoryBytes summed). */
   #windowBytes = 0
+  /** Mailboxes holding acknowledgements, and the timer that releases them after FLOW_MAX_HOLD_MS. */
+  readonly #holding = new Set<Mailbox>()
+  #holdTimer: TimerHandle | undefined
 
   constructor(options: BrokerOptions = {}) {
     this.#clock = options.clock ?? systemClock
@@ -349,6 +369,40 @@ export class Broker {
     return message
   }
 
+  /**
+   * Flow control: true when a send to name should have its acknowledgement held (hold()), because the
+   * mailbox is FLOW_HIGH_DEPTH deep and a receiver is draining it.
+   */
+  congested(name: string): boolean {
+    const box = this.#boxes.get(name)
+    return box !== undefined && box.depth >= FLOW_HIGH_DEPTH && this.#clock.now() - box.lastTakeMs < DRAINED_RECENTLY_MS
+  }
+
+  /** Calls ack once name is down to FLOW_LOW_DEPTH, or after FLOW_MAX_HOLD_MS at most (at once if it is gone). */
+  hold(name: string, ack: () => void): void {
+    const box = this.#boxes.get(name)
+    if (box === undefined) {
+      ack()
+      return
+    }
+    ;(box.held ??= []).push(ack)
+    this.#holding.add(box)
+    this.#holdTimer ??= this.#clock.setTimer(this.#releaseAll, FLOW_MAX_HOLD_MS)
+  }
+
+  /** Sends the held acknowledgements of a mailbox. */
+  #release(box: Mailbox): void {
+    const held = box.held!
+    box.held = undefined
+    this.#holding.delete(box)
+    for (const ack of held) ack()
+  }
+
+  readonly #releaseAll = (): void => {
+    this.#holdTimer = undefined
+    for (const box of [...this.#holding]) this.#release(box)
+  }
+
   /** Takes the oldest message, or returns undefined when the mailbox is empty. Throws INVALID_ARGUMENT. */
   takeOne(name: string, mode: TakeMode = AT_MOST_ONCE): Message | undefined {
     return this.take(name, 1, Infinity, mode)[0]
@@ -385,7 +439,11 @@ export class Broker {
       out.push(head)
       bytes += cost
     }
-    if (out.length > 0) this.#handOut(box, out, mode)
+    if (out.length > 0) {
+      this.#handOut(box, out, mode)
+      box.lastTakeMs = now < 0 ? this.#clock.now() : now
+      if (box.held !== undefined && box.depth <= FLOW_LOW_DEPTH) this.#release(box)
+    }
     this.#dropIfIdle(box)
     return out
   }
@@ -485,6 +543,7 @@ export class Broker {
     box.depth = box.bytes = box.onlyStored = box.withTtl = box.expired = box.deadLettered = 0
     box.loadedUpTo = this.#lastId
     this.#store?.purge(name)
+    if (box.held !== undefined) this.#release(box)
     this.#dropIfIdle(box)
     return n
   }
@@ -512,6 +571,8 @@ export class Broker {
   close(): void {
     if (this.#ttlTimer !== undefined) this.#clock.clearTimer(this.#ttlTimer)
     this.#ttlTimer = undefined
+    if (this.#holdTimer !== undefined) this.#clock.clearTimer(this.#holdTimer)
+    this.#releaseAll()
     for (const lease of this.#leases.values()) {
       if (lease.batch.timer !== undefined) this.#clock.clearTimer(lease.batch.timer)
       lease.batch.timer = undefined

@@ -32,15 +32,25 @@ export interface MessageServiceHost {
 
 const methods = MessageService.methods
 
+/** Its own function, so that acknowledge() allocates no closure context when it answers at once. */
+function replyLater(call: Call, result: object): () => void {
+  return () => call.reply(result)
+}
+
 /** Returns the bindings under both their bare and their multiplexed ("MessageService:name") names. */
 export function messageServiceBindings(host: MessageServiceHost): Map<string, MethodBinding> {
   const { broker } = host
   const bind = (codec: MethodBinding['codec'], handle: MethodBinding['handle']): MethodBinding => ({ codec, handle })
+  /** Answers a send now, or once its mailbox has drained when it is congested (flow control: Broker.hold). */
+  const acknowledge = (call: Call, recipient: string, result: object): void => {
+    if (broker.congested(recipient)) broker.hold(recipient, replyLater(call, result))
+    else call.reply(result)
+  }
   const list: MethodBinding[] = [
     bind(methods.sendMessage, (call, args) => {
       if (!args.message) throw new BusError('INVALID_ARGUMENT', 'sendMessage needs a message; pass Message(sender, recipient, content)')
       broker.send(args.message)
-      call.reply({ success: true })
+      acknowledge(call, args.message.recipient, { success: true })
     }),
     bind(methods.sendMessages, (call, args) => {
       // Each message on its own, as sendMessage: one refused does not undo or stop the others.
@@ -61,7 +71,7 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
           }
         }
       }
-      call.reply({ success: failures })
+      acknowledge(call, messages.length > 0 ? messages[messages.length - 1]!.recipient : '', { success: failures })
     }),
     bind(methods.receiveMessage, (call, args: MessageService_receiveMessage_args) => {
       const m = broker.takeOne(args.recipient)

@@ -1,5 +1,8 @@
 import t from 'tap'
-import { Broker, checkMailboxName, MAX_MAILBOX_NAME_BYTES, replyBytes, type Waiter } from '../../src/broker/broker.js'
+import {
+  Broker, checkMailboxName, DRAINED_RECENTLY_MS, FLOW_HIGH_DEPTH, FLOW_LOW_DEPTH, FLOW_MAX_HOLD_MS, MAX_MAILBOX_NAME_BYTES, replyBytes,
+  type Waiter,
+} from '../../src/broker/broker.js'
 import { BusError } from '../../src/errors.js'
 import type { Message } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -431,4 +434,49 @@ t.test('a waiter that goes while it is being filled gets what it had; later mess
   broker.send(msg('q', '2'))
   t.same(w.contents, [['1']])
   t.same(contents(broker.take('q', 10)), ['2'])
+})
+
+t.test('flow control: a deep mailbox that a receiver drains holds acknowledgements until it is drained, or for FLOW_MAX_HOLD_MS', async (t) => {
+  const { clock, broker } = setup()
+  const fill = (n: number) => { for (let i = 0; i < n; i++) broker.send(msg('q', `m${i}`)) }
+  fill(FLOW_HIGH_DEPTH + 10)
+  t.notOk(broker.congested('q'), 'nobody has received from it: work queued for later is never held up')
+  t.notOk(broker.congested('other'), 'an unknown mailbox')
+
+  broker.take('q', 1)
+  t.ok(broker.congested('q'), 'deep, and drained a moment ago')
+  const acked: string[] = []
+  broker.hold('q', () => acked.push('a'))
+  broker.hold('q', () => acked.push('b'))
+  broker.take('q', 100)
+  t.same(acked, [], 'still deeper than FLOW_LOW_DEPTH')
+  broker.take('q', broker.stats('q').depth - FLOW_LOW_DEPTH)
+  t.same(acked, ['a', 'b'], 'released in order once down to FLOW_LOW_DEPTH')
+  t.notOk(broker.congested('q'))
+
+  fill(FLOW_HIGH_DEPTH)
+  t.ok(broker.congested('q'))
+  broker.hold('q', () => acked.push('c'))
+  clock.advance(FLOW_MAX_HOLD_MS - 1)
+  t.same(acked, ['a', 'b'])
+  clock.advance(1)
+  t.same(acked, ['a', 'b', 'c'], 'a receiver that stalls holds a sender FLOW_MAX_HOLD_MS at most')
+  t.equal(clock.pending, 0)
+
+  clock.advance(DRAINED_RECENTLY_MS)
+  t.notOk(broker.congested('q'), 'no receiver for DRAINED_RECENTLY_MS: not held any more')
+
+  broker.take('q', 1)
+  broker.hold('q', () => acked.push('d'))
+  broker.purge('q')
+  t.same(acked.at(-1), 'd', 'a purge releases them')
+  broker.hold('gone', () => acked.push('e'))
+  t.same(acked.at(-1), 'e', 'a mailbox that is gone acknowledges at once')
+
+  fill(FLOW_HIGH_DEPTH)
+  broker.take('q', 1)
+  broker.hold('q', () => acked.push('f'))
+  broker.close()
+  t.same(acked.at(-1), 'f', 'close releases them')
+  t.equal(clock.pending, 0, 'and clears the timer')
 })
