@@ -36,6 +36,22 @@ import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 
 /**
+ * The wire encodings of a message published to more than one subscription, one per protocol, filled by the
+ * first poll reply that writes it in that protocol: the other subscribers' replies copy the bytes instead of
+ * encoding the message again (see pubsub-service.ts). Every copy a poll hands out has the same fields, so the
+ * bytes are the same for all of them.
+ */
+export class SharedEncoding {
+  binary: Buffer | undefined = undefined
+  compact: Buffer | undefined = undefined
+}
+
+/** A published message while it is queued: it carries its SharedEncoding when it went to several subscriptions. */
+interface Published extends Message {
+  encoding?: SharedEncoding
+}
+
+/**
  * A queued message as a poll hands it out: a copy (queues share one Message object) that knows its
  * subscription, for returnUndelivered. A class, so that every copy has one shape and no visible extra field.
  */
@@ -51,6 +67,7 @@ class HandedOut implements Message {
   deliveryCount: number | undefined
   topic: string | undefined
   #from: Subscription | undefined
+  readonly #encoding: SharedEncoding | undefined
 
   constructor(m: Message, from: Subscription) {
     this.sender = m.sender
@@ -64,6 +81,12 @@ class HandedOut implements Message {
     this.deliveryCount = m.deliveryCount
     this.topic = m.topic
     this.#from = from
+    this.#encoding = m instanceof HandedOut ? m.#encoding : (m as Published).encoding
+  }
+
+  /** The encodings m shares with the other copies of its message; undefined for any other message. */
+  static encodingOf(m: Message): SharedEncoding | undefined {
+    return m instanceof HandedOut ? m.#encoding : undefined
   }
 
   /** The subscription that handed m out, once; undefined for any other message. */
@@ -73,6 +96,11 @@ class HandedOut implements Message {
     m.#from = undefined
     return from
   }
+}
+
+/** The encodings m shares with the other copies of its message (see SharedEncoding); undefined for any other. */
+export function encodingOf(m: Message): SharedEncoding | undefined {
+  return HandedOut.encodingOf(m)
 }
 
 /** Longest topic, pattern or durable name, in bytes. */
@@ -307,6 +335,7 @@ export class TopicEngine {
     message.topic = topic
     const matched: Subscription[] = []
     match(this.#root, topic.split('.'), 0, matched)
+    if (matched.length > 1) (message as Published).encoding = new SharedEncoding()
     for (const sub of matched) {
       // A waiter settled above may have ended a subscription that was matched before it.
       if (sub.ended) continue

@@ -7,8 +7,13 @@
  * session passes them to host.returnUndelivered, which must offer them to topics.returnUndelivered first.
  */
 import { BusError } from '../errors.js'
-import { PubSub, type PubSub_poll_args, type PubSub_subscribe_args } from '../gen/thriftbus.js'
-import type { TopicEngine } from '../broker/topics.js'
+import {
+  PubSub, T_LIST, T_STRUCT, writeMessage,
+  type Message, type MethodCodec, type PubSub_poll_args, type PubSub_poll_result, type PubSub_subscribe_args,
+} from '../gen/thriftbus.js'
+import { encodingOf, type TopicEngine } from '../broker/topics.js'
+import { protocolOf } from '../wire/struct-copy.js'
+import type { WireWriter } from '../wire/writer.js'
 import { ReceiveMany } from './message-service.js'
 import type { MethodBinding } from './session.js'
 
@@ -35,7 +40,7 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
     bind(methods.subscribe, (call, args: PubSub_subscribe_args) => {
       call.reply({ success: topics.subscribe(call.session.id, args.pattern, args.durableName ?? '', args.maxQueued ?? 0) })
     }),
-    bind(methods.poll, (call, args: PubSub_poll_args) => {
+    bind(pollCodec, (call, args: PubSub_poll_args) => {
       if (args.max < 1) throw new BusError('INVALID_ARGUMENT', `max must be at least 1, got ${args.max}`)
       const owner = call.session.id
       const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
@@ -56,4 +61,44 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
     map.set(`${PubSub.name}:${b.codec.name}`, b)
   }
   return map
+}
+
+/**
+ * poll's codec, but its result is written by writePollResult: a message published to several subscriptions is
+ * encoded once per protocol, and every other subscriber's reply copies those bytes.
+ */
+const pollCodec: MethodCodec<PubSub_poll_args, PubSub_poll_result> = { ...methods.poll, writeResult: writePollResult }
+
+/** Writes poll's result as the generated writer does (the same bytes), copying shared encodings where it can. */
+function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
+  const list = v.success
+  if (list === undefined || list === null) {
+    methods.poll.writeResult(w, v)
+    return
+  }
+  w.writeStructBegin()
+  w.writeFieldBegin(T_LIST, 0)
+  w.writeListBegin(T_STRUCT, list.length)
+  for (const m of list) writeShared(w, m)
+  w.writeListEnd()
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+/** A struct's bytes do not depend on where it sits in a message, in either protocol, so they can be copied. */
+function writeShared(w: WireWriter, m: Message): void {
+  const shared = encodingOf(m)
+  const protocol = shared === undefined ? undefined : protocolOf(w)
+  if (shared === undefined || protocol === undefined) {
+    writeMessage(w, m)
+    return
+  }
+  const bytes = shared[protocol]
+  if (bytes !== undefined) {
+    w.writeRaw(bytes)
+    return
+  }
+  const from = w.messageOffset
+  writeMessage(w, m)
+  shared[protocol] = w.copySince(from)
 }

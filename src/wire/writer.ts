@@ -73,6 +73,11 @@ export abstract class WireWriter implements ProtocolWriter {
     return this.pos - this.#messageStart
   }
 
+  /** A copy of what was written into the open message since offset (a value of messageOffset). */
+  copySince(offset: number): Buffer {
+    return Buffer.from(this.buf.subarray(this.#messageStart + offset, this.pos))
+  }
+
   /**
    * Drops what was written into the open message past offset (a part whose encoding threw). Binary protocol
    * only: the compact writer's field-id state is not rolled back.

@@ -1,8 +1,11 @@
 import t from 'tap'
-import { TopicEngine } from '../../src/broker/topics.js'
+import { encodingOf, TopicEngine } from '../../src/broker/topics.js'
 import { MAX_POLL_BATCH, pubsubServiceBindings } from '../../src/daemon/pubsub-service.js'
 import { Call, type MethodBinding, type Session } from '../../src/daemon/session.js'
-import { ErrorCode, type Message } from '../../src/gen/thriftbus.js'
+import { ErrorCode, MESSAGE_REPLY, PubSub, type Message, type PubSub_poll_result } from '../../src/gen/thriftbus.js'
+import { BinaryWriter } from '../../src/wire/binary-writer.js'
+import { CompactWriter } from '../../src/wire/compact-writer.js'
+import type { ProtocolName } from '../../src/wire/frame-reader.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 
 interface Reply {
@@ -224,4 +227,41 @@ t.test('a connection may park only its limit of polls; the one over it gets LIMI
   t.equal(topics.publish('q', msg('a')), 1)
   t.equal(topics.publish('q', msg('b')), 1)
   t.same(c.replies.filter((r) => Array.isArray(r.result?.success)).map(contentsOf), [['a'], ['b']], 'the refused poll took nothing')
+})
+
+t.test('a message published to several subscriptions is encoded once per protocol, and every reply has the bytes the generated writer writes', async (t) => {
+  const { connect, methods } = setup()
+  const publisher = connect()
+  const subscribers = [connect(), connect(), connect(), connect()]
+  const ids = subscribers.map((c) => c.reply(c.call('subscribe', { pattern: 'news.>', durableName: '', maxQueued: 0 }))!.result.success as number)
+  const lone = subscribers[0]!.reply(subscribers[0]!.call('subscribe', { pattern: 'solo', durableName: '', maxQueued: 0 }))!.result.success as number
+  const rich: Message = { sender: 'sender é', recipient: '', content: `${'x'.repeat(100)} ü ✓`, headers: { k: 'v', ü: '✓' }, body: Buffer.from([0, 1, 255]), ttlMs: 60_000 }
+  publisher.call('publish', { topic: 'news.today', message: rich })
+  publisher.call('publish', { topic: 'news.today', message: msg('second') })
+  publisher.call('publish', { topic: 'solo', message: msg('alone') })
+  const codec = methods.get('poll')!.codec
+  const encode = (writer: BinaryWriter | CompactWriter, write: (w: BinaryWriter | CompactWriter) => void): Buffer => {
+    writer.beginMessage('poll', MESSAGE_REPLY, 1)
+    write(writer)
+    writer.endMessage()
+    return writer.take()!
+  }
+  const newWriter = (protocol: ProtocolName) => (protocol === 'binary' ? new BinaryWriter(true, 1 << 20) : new CompactWriter(true, 1 << 20))
+  const protocols: ProtocolName[] = ['binary', 'compact', 'binary', 'compact']
+  for (const [i, c] of subscribers.entries()) {
+    const result = c.reply(c.call('poll', { subscription: ids[i], max: 10, timeoutMs: 0 }))!.result as PubSub_poll_result
+    t.same(result.success!.map((m) => m.content), [rich.content, 'second'])
+    const protocol = protocols[i]!
+    const shared = encodingOf(result.success![0]!)
+    t.ok(shared, 'a message that went to several subscriptions shares its encodings')
+    const before = shared![protocol]
+    const bytes = encode(newWriter(protocol), (w) => codec.writeResult(w, result))
+    t.same(bytes, encode(newWriter(protocol), (w) => PubSub.methods.poll.writeResult(w, result)), `subscriber ${i} (${protocol}): the generated writer's bytes`)
+    if (i < 2) t.equal(before, undefined, `the first ${protocol} reply encodes the message`)
+    else t.equal(shared![protocol], before, `a later ${protocol} reply copies the first one's bytes`)
+    t.type(shared![protocol], Buffer)
+  }
+  const alone = subscribers[0]!.reply(subscribers[0]!.call('poll', { subscription: lone, max: 10, timeoutMs: 0 }))!.result as PubSub_poll_result
+  t.equal(encodingOf(alone.success![0]!), undefined, 'a message that went to one subscription is encoded as usual')
+  t.equal(encodingOf(rich), undefined, 'only the copies a poll hands out answer encodingOf')
 })
