@@ -34,7 +34,9 @@ const quick = flag('quick')
 const cfg = {
   mode: quick ? 'quick' : 'full',
   reps: Number(opt('reps', 3)),
-  warmupMs: Number(opt('warmup', quick ? 30 : 500)), // unmeasured start of every run
+  // Unmeasured start of every run. Full: 2 s, because a fresh daemon's CPU per message falls for its first
+  // 2-3 s under load while V8 optimises it (bench/README.md), and the servers compared here live for hours.
+  warmupMs: Number(opt('warmup', quick ? 30 : 2000)),
   durationMs: Number(opt('duration', quick ? 150 : 1500)), // the measured window of every run
   window: 256, // outstanding sends per sender / parked receives per receiver
   // --quick keeps one server per peer for the whole run (every run uses its own mailboxes),
