@@ -58,7 +58,17 @@ export class Subscription implements AsyncIterable<Message> {
     )
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+  /** The messages one at a time; how the loop ends is as the class comment says. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return new OneByOne(this.batches())
+  }
+
+  /**
+   * The messages as the daemon hands them out: one array per poll, up to `batchSize` long, never empty. A loop
+   * over the batches costs one promise per batch instead of one per message; otherwise it behaves as the
+   * per-message loop does.
+   */
+  async *batches(): AsyncGenerator<Message[], void, undefined> {
     let pending: Promise<Message[]> | undefined = this.#poll()
     let resubscribe = false
     let delay = RESUBSCRIBE_MIN_MS
@@ -89,7 +99,7 @@ export class Subscription implements AsyncIterable<Message> {
           throw err
         }
         pending = this.#poll() // the next poll waits on the daemon while this batch is handled
-        for (const m of batch) yield m
+        if (batch.length > 0) yield batch
       }
     } finally {
       if (!this.#closed) this.#stop.abort()
@@ -134,5 +144,52 @@ export class Subscription implements AsyncIterable<Message> {
     )
     p.catch(() => {}) // not an unhandled rejection while the loop body runs: the loop awaits it next
     return p
+  }
+}
+
+/**
+ * The per-message iterator over batches(). Written by hand because an async generator's `yield` costs a
+ * generator step and extra promise turns per message: in a micro-benchmark it cost 279-391 ns an item against
+ * 85-187 ns for this. Within a batch, next() resolves at once; past its end it awaits the next batch.
+ */
+class OneByOne implements AsyncIterableIterator<Message> {
+  readonly #batches: AsyncGenerator<Message[], void, undefined>
+  #batch: Message[] = []
+  #next = 0
+  /** The pending wait for the next batch: a next() called meanwhile queues behind it. */
+  #filling: Promise<IteratorResult<Message, undefined>> | undefined
+
+  constructor(batches: AsyncGenerator<Message[], void, undefined>) {
+    this.#batches = batches
+  }
+
+  next(): Promise<IteratorResult<Message, undefined>> {
+    if (this.#filling) return this.#filling.then(() => this.next(), () => this.next())
+    if (this.#next < this.#batch.length) return Promise.resolve({ value: this.#batch[this.#next++]!, done: false })
+    this.#filling = this.#fill()
+    return this.#filling
+  }
+
+  /** Ends the iteration: the batches' generator stops polling (its finally block). */
+  async return(): Promise<IteratorResult<Message, undefined>> {
+    this.#batch = []
+    await this.#batches.return(undefined)
+    return { value: undefined, done: true }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this
+  }
+
+  async #fill(): Promise<IteratorResult<Message, undefined>> {
+    try {
+      const r = await this.#batches.next()
+      if (r.done) return { value: undefined, done: true }
+      this.#batch = r.value
+      this.#next = 1
+      return { value: r.value[0]!, done: false }
+    } finally {
+      this.#filling = undefined
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Topics through a real daemon process, with SDK clients: fan-out, a slow subscriber that drops its oldest
- * while the others keep up, subscriptions that end with their connection, and a durable subscription resumed
- * after a restart.
+ * while the others keep up, subscriptions that end with their connection, a durable subscription resumed
+ * after a restart, and the two ways to iterate (per message, per batch).
  */
 import t from 'tap'
 import { connect, type Client, type Message } from '../../sdk/index.js'
@@ -110,4 +110,63 @@ t.test('the subscription iterator resubscribes after the daemon restarts', async
   // Published to the durable subscription whether or not the iterator has resubscribed yet.
   t.equal(await p.publish('jobs.b', 'after'), 1)
   t.same((await got).map((m) => m.content), ['before', 'after'])
+})
+
+t.test('batches(): arrays of at most batchSize, never empty, in publish order; break stops the polling', async (t) => {
+  const d = await startDaemon(t)
+  const c = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => c.close())
+  const sub = await c.subscribe('logs', { batchSize: 4 })
+  for (let i = 0; i < 10; i++) await c.publish('logs', String(i))
+  const sizes: number[] = []
+  const got: string[] = []
+  for await (const batch of sub.batches()) {
+    sizes.push(batch.length)
+    got.push(...batch.map((m) => m.content))
+    if (got.length === 10) break
+  }
+  t.same(got, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+  t.ok(sizes.every((n) => n >= 1 && n <= 4), `batch sizes ${sizes.join(',')} are within 1..4`)
+  t.ok(sizes.length >= 3, 'ten messages need at least three polls of four')
+  // The loop's end cancelled its outstanding poll (the cancel goes out before this publish, on the same
+  // connection): the next message waits in the queue instead of going to a poll nobody reads.
+  await c.publish('logs', 'after')
+  t.match((await c.status()).subscriptions.find((s) => s.id === sub.id), { pattern: 'logs', queued: 1, delivered: 10 })
+})
+
+t.test('the per-message iterator: next() calls made without awaiting resolve in order, across batches', async (t) => {
+  const d = await startDaemon(t)
+  const c = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => c.close())
+  const sub = await c.subscribe('q', { batchSize: 2 })
+  const it = sub[Symbol.asyncIterator]()
+  t.equal(it[Symbol.asyncIterator](), it, 'the iterator is its own iterable')
+  // Five messages wait in the queue, and five next() calls are made at once: the first takes a batch of two,
+  // the others queue behind it and are served from that batch and the following ones.
+  for (let i = 0; i < 5; i++) await c.publish('q', `m${i}`)
+  const first = await Promise.all([it.next(), it.next(), it.next(), it.next(), it.next()])
+  t.same(first.map((r) => (r.done ? 'done' : r.value.content)), ['m0', 'm1', 'm2', 'm3', 'm4'])
+  // Two more at once on an empty queue: both wait for the next batch.
+  const waiting = [it.next(), it.next()]
+  await c.publish('q', 'm5')
+  await c.publish('q', 'm6')
+  const second = await Promise.all(waiting)
+  t.same(second.map((r) => (r.done ? 'done' : r.value.content)), ['m5', 'm6'])
+  t.same(await it.return!(), { value: undefined, done: true })
+  t.same(await it.next(), { value: undefined, done: true }, 'after return() the iterator stays done')
+  await c.publish('q', 'later')
+  t.match((await c.status()).subscriptions.find((s) => s.id === sub.id), { queued: 1 }, 'nothing polls after return()')
+})
+
+t.test('the per-message iterator ends when the subscription is closed while it waits', async (t) => {
+  const d = await startDaemon(t)
+  const c = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => c.close())
+  const sub = await c.subscribe('quiet')
+  const it = sub[Symbol.asyncIterator]()
+  const waiting = it.next()
+  const queued = it.next()
+  await sub.close()
+  t.same(await waiting, { value: undefined, done: true })
+  t.same(await queued, { value: undefined, done: true }, 'a next() queued behind the wait ends too')
 })
