@@ -122,6 +122,8 @@ struct DaemonLimits {
   1: i64 maxMessageBytes
   /** The most messages one sendMessages call may carry. */
   2: i32 maxSendBatch
+  /** The most mailboxes one receiveAny call may name; unset: the daemon predates receiveAny. */
+  3: optional i32 maxReceiveAnyMailboxes
 }
 
 /** A subscription to a topic pattern (PubSub). */
@@ -237,6 +239,17 @@ service MessageService {
    * Returns an empty list when the wait runs out.
    */
   list<Message> receiveMessages(1: string recipient, 2: i32 max, 3: i64 timeoutMs = 0) throws (1: BusException error)
+
+  /**
+   * Takes messages from several mailboxes in one call: up to wants[name] messages from each mailbox it names,
+   * at most once, oldest first within each mailbox. Returns at once with what those mailboxes hold. When they
+   * are all empty it waits like receiveMessages (timeoutMs 0: returns an empty list at once; > 0: at most that
+   * long; < 0: without a limit) and returns what arrives in the turn the first message arrives, from any of
+   * them. Each message's recipient says its mailbox. A reply holds at most one message-size of content: what
+   * does not fit stays queued. Naming more than DaemonLimits.maxReceiveAnyMailboxes (1,000) mailboxes, or a
+   * want below 1, is INVALID_ARGUMENT. The SDK's waiting receive() calls on several mailboxes share such calls.
+   */
+  list<Message> receiveAny(1: map<string, i32> wants, 2: i64 timeoutMs = 0) throws (1: BusException error)
 
   /**
    * At least once: takes up to max messages like receiveMessages, but leases them to this connection for

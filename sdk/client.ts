@@ -17,6 +17,7 @@ import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wi
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
 import { capture, captured } from './captured.js'
 import { Connection, type PendingCall } from './connection.js'
+import { ReceiveGatherer } from './receive-any.js'
 import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
 import { Subscription, type SubscribeOptions } from './subscription.js'
@@ -202,9 +203,18 @@ export class Client {
   #now = 0
   /** Waiting receive() calls, by mailbox: those of one mailbox share daemon calls (receive-pool.ts). */
   readonly #pools = new Map<string, ReceivePool>()
-  readonly #poolTransport = {
-    take: (recipient: string, max: number, handle: CancelHandle): Promise<Message[]> =>
+  /** The pools' calls of one tick for several mailboxes go out as one receiveAny (receive-any.ts). */
+  readonly #gatherer = new ReceiveGatherer({
+    one: (recipient: string, max: number, handle: CancelHandle): Promise<Message[]> =>
       this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }),
+    any: (wants: Record<string, number>, handle: CancelHandle): Promise<Message[]> =>
+      this.#invoke(methods.receiveAny, { wants, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }),
+    putBack: (messages: Message[]): void => this.putBack(messages),
+    maxAnyMailboxes: (): number => this.#conn?.maxAnyMailboxes ?? 0,
+  })
+  readonly #poolTransport = {
+    take: (recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> =>
+      this.#gatherer.take(recipient, max, handle, gather),
     putBack: (messages: Message[]): void => this.putBack(messages),
   }
   readonly #poolIdle = (pool: ReceivePool): void => {

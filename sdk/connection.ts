@@ -88,6 +88,8 @@ export class Connection {
   #lone: { seqid: number; mark: number; message: Message; pending: PendingCall } | undefined
   /** The connection's own limits call: not a call of the user's, so closing does not wait for it. */
   #limitsSeqid = 0
+  /** Most mailboxes one receiveAny may name: 0 until the daemon has told its limits, or when it predates receiveAny. */
+  maxAnyMailboxes = 0
 
   constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void) {
     this.#socket = socket
@@ -110,6 +112,7 @@ export class Connection {
     this.#batching = max >= MIN_BATCHING_LIMIT && limits.maxSendBatch > 1
     this.#batchBytes = Math.min(BATCH_BYTES, max / 2)
     this.#batchMessages = Math.min(BATCH_MESSAGES, limits.maxSendBatch)
+    this.maxAnyMailboxes = limits.maxReceiveAnyMailboxes ?? 0
   }
 
   get closed(): boolean {

@@ -24,7 +24,8 @@ export const MAX_SHARED_BATCH = 1024
 
 /** How the pool reaches the daemon: a receiveMessages that waits without a limit, and returnMessages. */
 export interface PoolTransport {
-  take(recipient: string, max: number, handle: CancelHandle): Promise<Message[]>
+  /** gather: the call may wait for this tick's calls of other pools, to go out with them (receive-any.ts). */
+  take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]>
   putBack(messages: Message[]): void
 }
 
@@ -46,6 +47,10 @@ class PoolWaiter {
     readonly signal: AbortSignal | undefined,
   ) {}
 }
+
+/** What fills a queue slot once its call has been taken off. */
+const SERVED = new PoolWaiter(() => {}, () => {}, undefined)
+SERVED.done = true
 
 export class ReceivePool {
   /** Calls waiting, oldest first from #head (those before it have been served). */
@@ -97,7 +102,7 @@ export class ReceivePool {
   #schedule(): void {
     if (this.#issueQueued || this.#active <= this.#requested) return
     if (this.#requested === 0 && !this.#delivering) {
-      this.#issue()
+      this.#issue(false)
       return
     }
     this.#deferIssue()
@@ -112,17 +117,17 @@ export class ReceivePool {
   readonly #deferredIssue = (): void => {
     this.#issueQueued = false
     this.#delivering = false
-    this.#issue()
+    this.#issue(true)
     if (this.idle) this.onIdle(this)
   }
 
-  #issue(): void {
+  #issue(gather: boolean): void {
     while (this.#active > this.#requested) {
       const max = Math.min(this.#active - this.#requested, MAX_SHARED_BATCH)
       this.#requested += max
       const call = new SharedCall(max)
       this.#calls.add(call)
-      this.transport.take(this.recipient, max, call).then(
+      this.transport.take(this.recipient, max, call, gather).then(
         (messages) => this.#ended(call, messages, undefined),
         (err) => this.#ended(call, undefined, err),
       )
@@ -157,7 +162,10 @@ export class ReceivePool {
   /** The oldest waiting call, taken off the queue; undefined when none waits. */
   #next(): PoolWaiter | undefined {
     while (this.#head < this.#waiters.length) {
-      const w = this.#waiters[this.#head++]!
+      const w = this.#waiters[this.#head]!
+      // The slot lets go of the call at once: a served call kept in the queue until its compaction would outlive
+      // several young-generation collections, and each of those copies it (GC was a third of a receiver's CPU).
+      this.#waiters[this.#head++] = SERVED
       if (!w.done) {
         if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) this.#compact()
         return w

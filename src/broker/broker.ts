@@ -409,10 +409,11 @@ export class Broker {
   }
 
   /**
-   * Takes up to max messages, oldest first, stopping before maxBytes of reply (replyBytes) would be passed (the first
-   * message is always taken, so a batch is never empty while the mailbox is not). Throws INVALID_ARGUMENT.
+   * Takes up to max messages, oldest first, stopping before maxBytes of reply (replyBytes) would be passed. The
+   * first message is always taken, so a batch is never empty while the mailbox is not, unless firstMustFit: then
+   * it too must fit in maxBytes (a reply that already holds other mailboxes' messages). Throws INVALID_ARGUMENT.
    */
-  take(name: string, max: number, maxBytes = Infinity, mode: TakeMode = AT_MOST_ONCE): Message[] {
+  take(name: string, max: number, maxBytes = Infinity, mode: TakeMode = AT_MOST_ONCE, firstMustFit = false): Message[] {
     const box = this.#boxes.get(name)
     if (!box) {
       checkMailboxName(name)
@@ -434,7 +435,7 @@ export class Broker {
         continue
       }
       const cost = maxBytes === Infinity ? 0 : replyBytes(head)
-      if (out.length > 0 && bytes + cost > maxBytes) break
+      if ((out.length > 0 || firstMustFit) && bytes + cost > maxBytes) break
       this.#shift(box, size)
       out.push(head)
       bytes += cost

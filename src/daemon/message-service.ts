@@ -2,9 +2,10 @@
 import { BusError, isBusError } from '../errors.js'
 import {
   ErrorCode, MessageService, type DaemonStatus, type Message, type SendFailure,
-  type MessageService_receiveLeased_args, type MessageService_receiveMessage_args, type MessageService_receiveMessages_args,
+  type MessageService_receiveAny_args, type MessageService_receiveLeased_args, type MessageService_receiveMessage_args,
+  type MessageService_receiveMessages_args,
 } from '../gen/thriftbus.js'
-import { checkMailboxName, type Broker, type TakeMode, type Waiter } from '../broker/broker.js'
+import { checkMailboxName, replyBytes, type Broker, type Parked, type TakeMode, type Waiter } from '../broker/broker.js'
 import type { Router } from '../broker/router.js'
 import type { StructBytes } from '../wire/struct-copy.js'
 import type { HelperManager } from './helper-manager.js'
@@ -18,6 +19,8 @@ export const MAX_RECEIVE_BATCH = 10_000
  * go, so this bounds how long it holds the daemon from its other connections.
  */
 export const MAX_SEND_BATCH = 10_000
+/** Most mailboxes one receiveAny call may name (DaemonLimits.maxReceiveAnyMailboxes). */
+export const MAX_RECEIVE_ANY_MAILBOXES = 1_000
 
 export interface MessageServiceHost {
   readonly broker: Broker
@@ -83,6 +86,9 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     bind(methods.receiveMessages, (call, args: MessageService_receiveMessages_args) => {
       receiveMany(call, args.recipient, args.max, args.timeoutMs ?? 0, AT_MOST_ONCE)
     }),
+    bind(methods.receiveAny, (call, args: MessageService_receiveAny_args) => {
+      receiveAny(call, args.wants, args.timeoutMs ?? 0)
+    }),
     bind(methods.receiveLeased, (call, args: MessageService_receiveLeased_args) => {
       if (args.leaseMs === 0) throw new BusError('INVALID_ARGUMENT', 'leaseMs must be at least 1; use receiveMessages to receive without a lease')
       receiveMany(call, args.recipient, args.max, args.timeoutMs, { leaseMs: args.leaseMs, owner: call.session.id })
@@ -118,7 +124,7 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
       call.reply({ success: host.status().version })
     }),
     bind(methods.limits, (call) => {
-      call.reply({ success: { maxMessageBytes: host.maxMessageBytes, maxSendBatch: MAX_SEND_BATCH } })
+      call.reply({ success: { maxMessageBytes: host.maxMessageBytes, maxSendBatch: MAX_SEND_BATCH, maxReceiveAnyMailboxes: MAX_RECEIVE_ANY_MAILBOXES } })
     }),
     bind(methods.status, (call) => {
       call.reply({ success: host.status() })
@@ -134,6 +140,37 @@ export function messageServiceBindings(host: MessageServiceHost): Map<string, Me
     if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
     const capacity = mode.leaseMs === 0 ? Math.min(max, MAX_RECEIVE_BATCH) : 1
     call.park(broker.wait(recipient, new ReceiveMany(call, capacity, host.maxMessageBytes), timeoutMs, mode))
+  }
+
+  /** Takes what the named mailboxes hold, within one reply's bytes; or parks one waiter on each of them. */
+  function receiveAny(call: Call, wants: Record<string, number>, timeoutMs: number): void {
+    const names = Object.keys(wants)
+    if (names.length === 0 || names.length > MAX_RECEIVE_ANY_MAILBOXES) {
+      throw new BusError('INVALID_ARGUMENT', `receiveAny names ${names.length} mailboxes; name 1 to ${MAX_RECEIVE_ANY_MAILBOXES} (split a longer list over several calls)`)
+    }
+    for (const name of names) {
+      checkMailboxName(name)
+      if (!(wants[name]! >= 1)) throw new BusError('INVALID_ARGUMENT', `receiveAny wants at least 1 message from each mailbox, got ${wants[name]} for ${JSON.stringify(name)}`)
+    }
+    const got: Message[] = []
+    let room = host.maxMessageBytes
+    for (const name of names) {
+      // Past the first mailbox with messages, a message must fit in what is left of the reply.
+      const taken = broker.take(name, Math.min(wants[name]!, MAX_RECEIVE_BATCH), room, AT_MOST_ONCE, got.length > 0)
+      for (const m of taken) {
+        got.push(m)
+        room -= replyBytes(m)
+      }
+      if (room <= 0) break
+    }
+    if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
+    const any = new ReceiveAny(call, host.maxMessageBytes)
+    // The first part keeps the time limit: when it runs out, the whole call ends with [].
+    for (let i = 0; i < names.length; i++) {
+      const part = new AnyPart(any, Math.min(wants[names[i]!]!, MAX_RECEIVE_BATCH), host.maxMessageBytes)
+      any.parts.push(broker.wait(names[i]!, part, i === 0 ? timeoutMs : -1))
+    }
+    call.park(any)
   }
 
   const map = new Map<string, MethodBinding>()
@@ -178,5 +215,87 @@ export class ReceiveMany implements Waiter {
 
   settle(messages: Message[]): void {
     this.call.deliver({ success: messages }, messages)
+  }
+}
+
+/**
+ * A receiveAny call waiting on several mailboxes, one AnyPart parked on each. The first messages handed to a
+ * part, and those handed to the other parts in the same turn, go out in one reply at the end of the turn (a
+ * microtask queued after the parts' own fillings). The other parts are then released; messages handed to a
+ * part after that, or past the reply's size, go back to the head of their mailboxes.
+ */
+class ReceiveAny implements Parked {
+  readonly parts: Parked[] = []
+  readonly #batch: Message[] = []
+  #done = false
+  #finishQueued = false
+
+  constructor(
+    readonly call: Call,
+    readonly maxBytes: number,
+  ) {}
+
+  get active(): boolean {
+    return !this.#done && this.call.active
+  }
+
+  /** A part's messages; [] when the first part's time limit ran out. */
+  take(messages: Message[]): void {
+    if (this.#done) {
+      if (messages.length > 0) this.call.session.host.returnUndelivered(messages)
+      return
+    }
+    if (messages.length === 0) return this.#finish()
+    for (const m of messages) this.#batch.push(m)
+    if (!this.#finishQueued) {
+      this.#finishQueued = true
+      queueMicrotask(this.#finish)
+    }
+  }
+
+  /** Released by its connection (cancel, close): what it holds goes back. False once it has replied. */
+  cancel(): boolean {
+    if (this.#done) return false
+    this.#release()
+    if (this.#batch.length > 0) this.call.session.host.returnUndelivered(this.#batch)
+    return true
+  }
+
+  readonly #finish = (): void => {
+    if (this.#done) return
+    this.#release()
+    const batch = this.#batch
+    let bytes = 0
+    let n = 0
+    for (; n < batch.length; n++) {
+      const cost = replyBytes(batch[n]!)
+      if (n > 0 && bytes + cost > this.maxBytes) break
+      bytes += cost
+    }
+    const reply = n === batch.length ? batch : batch.slice(0, n)
+    this.call.deliver({ success: reply }, reply)
+    if (n < batch.length) this.call.session.host.returnUndelivered(batch.slice(n))
+  }
+
+  #release(): void {
+    this.#done = true
+    for (const part of this.parts) part.cancel()
+  }
+}
+
+/** One mailbox's share of a ReceiveAny: filled like a receiveMessages waiter, then handed to the whole. */
+class AnyPart implements Waiter {
+  constructor(
+    readonly any: ReceiveAny,
+    readonly capacity: number,
+    readonly maxBytes: number,
+  ) {}
+
+  get active(): boolean {
+    return this.any.active
+  }
+
+  settle(messages: Message[]): void {
+    this.any.take(messages)
   }
 }

@@ -571,10 +571,14 @@ export interface DaemonLimits {
    * The most messages one sendMessages call may carry.
    */
   maxSendBatch: number
+  /**
+   * The most mailboxes one receiveAny call may name; unset: the daemon predates receiveAny.
+   */
+  maxReceiveAnyMailboxes?: number
 }
 
 export function readDaemonLimits(r: ProtocolReader): DaemonLimits {
-  const v: DaemonLimits = { maxMessageBytes: 0, maxSendBatch: 0 }
+  const v: DaemonLimits = { maxMessageBytes: 0, maxSendBatch: 0, maxReceiveAnyMailboxes: undefined }
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -589,6 +593,12 @@ export function readDaemonLimits(r: ProtocolReader): DaemonLimits {
       case 2:
         if (t === T_I32) {
           v.maxSendBatch = r.readI32()
+          continue
+        }
+        break
+      case 3:
+        if (t === T_I32) {
+          v.maxReceiveAnyMailboxes = r.readI32()
           continue
         }
         break
@@ -608,6 +618,10 @@ export function writeDaemonLimits(w: ProtocolWriter, v: DaemonLimits): void {
   if (v.maxSendBatch !== undefined && v.maxSendBatch !== null) {
     w.writeFieldBegin(T_I32, 2)
     w.writeI32(v.maxSendBatch)
+  }
+  if (v.maxReceiveAnyMailboxes !== undefined && v.maxReceiveAnyMailboxes !== null) {
+    w.writeFieldBegin(T_I32, 3)
+    w.writeI32(v.maxReceiveAnyMailboxes)
   }
   w.writeFieldStop()
   w.writeStructEnd()
@@ -1664,6 +1678,120 @@ export function writeMessageService_receiveMessages_result(w: ProtocolWriter, v:
   w.writeStructEnd()
 }
 
+export interface MessageService_receiveAny_args {
+  wants: Record<string, number>
+  timeoutMs?: number
+}
+
+export function readMessageService_receiveAny_args(r: ProtocolReader): MessageService_receiveAny_args {
+  const v: MessageService_receiveAny_args = { wants: {}, timeoutMs: 0 }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 1:
+        if (t === T_MAP) {
+          const n0 = r.readMapBegin(T_STRING, T_I32)
+          const x0: Record<string, number> = {}
+          for (let i0 = 0; i0 < n0; i0++) {
+            const k0 = r.readString()
+            x0[k0] = r.readI32()
+          }
+          r.readMapEnd()
+          v.wants = x0
+          continue
+        }
+        break
+      case 2:
+        if (t === T_I64) {
+          v.timeoutMs = r.readI64()
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_receiveAny_args(w: ProtocolWriter, v: MessageService_receiveAny_args): void {
+  w.writeStructBegin()
+  if (v.wants !== undefined && v.wants !== null) {
+    w.writeFieldBegin(T_MAP, 1)
+    const k0 = Object.keys(v.wants)
+    w.writeMapBegin(T_STRING, T_I32, k0.length)
+    for (const e0 of k0) {
+      w.writeString(e0)
+      w.writeI32(v.wants[e0])
+    }
+    w.writeMapEnd()
+  }
+  if (v.timeoutMs !== undefined && v.timeoutMs !== null) {
+    w.writeFieldBegin(T_I64, 2)
+    w.writeI64(v.timeoutMs)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
+export interface MessageService_receiveAny_result {
+  success?: Message[]
+  error?: BusException
+}
+
+export function readMessageService_receiveAny_result(r: ProtocolReader): MessageService_receiveAny_result {
+  const v: MessageService_receiveAny_result = { success: undefined, error: undefined }
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    switch (r.fieldId) {
+      case 0:
+        if (t === T_LIST) {
+          const n0 = r.readListBegin(T_STRUCT)
+          const x0: Message[] = []
+          for (let i0 = 0; i0 < n0; i0++) {
+            const e0 = readMessage(r)
+            x0.push(e0)
+          }
+          r.readListEnd()
+          v.success = x0
+          continue
+        }
+        break
+      case 1:
+        if (t === T_STRUCT) {
+          v.error = readBusException(r)
+          continue
+        }
+        break
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+export function writeMessageService_receiveAny_result(w: ProtocolWriter, v: MessageService_receiveAny_result): void {
+  w.writeStructBegin()
+  if (v.success !== undefined && v.success !== null) {
+    w.writeFieldBegin(T_LIST, 0)
+    w.writeListBegin(T_STRUCT, v.success.length)
+    for (const e0 of v.success) {
+      writeMessage(w, e0)
+    }
+    w.writeListEnd()
+  }
+  if (v.error !== undefined && v.error !== null) {
+    w.writeFieldBegin(T_STRUCT, 1)
+    writeBusException(w, v.error)
+  }
+  w.writeFieldStop()
+  w.writeStructEnd()
+}
+
 export interface MessageService_receiveLeased_args {
   recipient: string
   max: number
@@ -2663,6 +2791,15 @@ export const MessageService = {
       readResult: readMessageService_receiveMessages_result,
       writeResult: writeMessageService_receiveMessages_result,
     } as MethodCodec<MessageService_receiveMessages_args, MessageService_receiveMessages_result>,
+    receiveAny: {
+      name: 'receiveAny',
+      oneway: false,
+      exceptions: { error: 'BusException' } as Record<string, string>,
+      readArgs: readMessageService_receiveAny_args,
+      writeArgs: writeMessageService_receiveAny_args,
+      readResult: readMessageService_receiveAny_result,
+      writeResult: writeMessageService_receiveAny_result,
+    } as MethodCodec<MessageService_receiveAny_args, MessageService_receiveAny_result>,
     receiveLeased: {
       name: 'receiveLeased',
       oneway: false,

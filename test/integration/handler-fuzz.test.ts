@@ -211,6 +211,7 @@ const CALL_ARBS = [
   spec('MessageService', 'sendMessages', fc.record({ messages: fc.array(messageArb, { maxLength: 6 }) }), 3),
   spec('MessageService', 'receiveMessage', fc.record({ recipient: nameArb, timeoutMs: timeoutArb }, { requiredKeys: ['recipient'] }), 4),
   spec('MessageService', 'receiveMessages', fc.record({ recipient: nameArb, max: maxArb, timeoutMs: timeoutArb }, { requiredKeys: ['recipient', 'max'] }), 3),
+  spec('MessageService', 'receiveAny', fc.record({ wants: fc.dictionary(nameArb, maxArb, { maxKeys: 4 }), timeoutMs: timeoutArb }, { requiredKeys: ['wants'] }), 3),
   spec('MessageService', 'receiveLeased', fc.record({ recipient: nameArb, max: maxArb, timeoutMs: timeoutArb, leaseMs: leaseArb }), 4),
   spec('MessageService', 'ack', fc.record({ ids: fc.array(idArb, { maxLength: 12 }) })),
   spec('MessageService', 'nack', fc.record({ ids: fc.array(idArb, { maxLength: 12 }) })),

@@ -29,6 +29,8 @@ t.test(
     t.same(out.batchEmpty, [], 'receiveMessages(…, 0) on an empty mailbox returns an empty list')
     t.match(out.sendMessages, [{ index: 1, code: INVALID_ARGUMENT, message: /mailbox name/ }], 'sendMessages returns the refused message, by its index')
     t.same(out.many, ['m0', 'm2'], 'sendMessages accepted the others, in order')
+    t.same(out.receiveAny, ['any.a:a0', 'any.a:a1', 'any.b:b0'], 'receiveAny takes from several mailboxes in one call')
+    t.equal(out.limits, 1000, 'limits() tells how many mailboxes one receiveAny may name')
     t.match(out.status, { pid: d.process.pid, endpoint: d.socket, version: String }, 'status() describes the daemon')
     t.ok(out.status.connections >= 1, 'status() counts the connections')
     t.ok(

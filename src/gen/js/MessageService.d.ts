@@ -90,6 +90,28 @@ declare class Client {
     receiveMessages(recipient: string, max: number, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
 
     /**
+     * Takes messages from several mailboxes in one call: up to wants[name] messages from each mailbox it names,
+     * at most once, oldest first within each mailbox. Returns at once with what those mailboxes hold. When they
+     * are all empty it waits like receiveMessages (timeoutMs 0: returns an empty list at once; > 0: at most that
+     * long; < 0: without a limit) and returns what arrives in the turn the first message arrives, from any of
+     * them. Each message's recipient says its mailbox. A reply holds at most one message-size of content: what
+     * does not fit stays queued. Naming more than DaemonLimits.maxReceiveAnyMailboxes (1,000) mailboxes, or a
+     * want below 1, is INVALID_ARGUMENT. The SDK's waiting receive() calls on several mailboxes share such calls.
+     */
+    receiveAny(wants: { [k: string]: number; }, timeoutMs?: Int64): Promise<Message[]>;
+
+    /**
+     * Takes messages from several mailboxes in one call: up to wants[name] messages from each mailbox it names,
+     * at most once, oldest first within each mailbox. Returns at once with what those mailboxes hold. When they
+     * are all empty it waits like receiveMessages (timeoutMs 0: returns an empty list at once; > 0: at most that
+     * long; < 0: without a limit) and returns what arrives in the turn the first message arrives, from any of
+     * them. Each message's recipient says its mailbox. A reply holds at most one message-size of content: what
+     * does not fit stays queued. Naming more than DaemonLimits.maxReceiveAnyMailboxes (1,000) mailboxes, or a
+     * want below 1, is INVALID_ARGUMENT. The SDK's waiting receive() calls on several mailboxes share such calls.
+     */
+    receiveAny(wants: { [k: string]: number; }, timeoutMs?: Int64, callback?: (error: ttypes.BusException, response: Message[])=>void): void;
+
+    /**
      * At least once: takes up to max messages like receiveMessages, but leases them to this connection for
      * leaseMs instead of removing them. ack(ids) removes them for good; nack(ids), the end of the lease, or the
      * end of the connection puts them back at the head of their mailbox, with deliveryCount kept, and after the
@@ -251,6 +273,7 @@ declare class Processor {
     process_sendMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessage(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveMessages(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
+    process_receiveAny(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_receiveLeased(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_ack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;
     process_nack(seqid: number, input: thrift.TProtocol, output: thrift.TProtocol): void;

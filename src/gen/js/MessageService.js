@@ -593,6 +593,175 @@ const MessageService_receiveMessages_result = class {
   }
 
 };
+const MessageService_receiveAny_args = class {
+  constructor(args) {
+    this.wants = null;
+    this.timeoutMs = new Int64(0);
+    if (args) {
+      if (args.wants !== undefined && args.wants !== null) {
+        this.wants = Thrift.copyMap(args.wants, [null]);
+      }
+      if (args.timeoutMs !== undefined && args.timeoutMs !== null) {
+        this.timeoutMs = args.timeoutMs;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.MAP) {
+          this.wants = {};
+          const _rtmp348 = input.readMapBegin();
+          const _size47 = _rtmp348.size || 0;
+          for (let _i49 = 0; _i49 < _size47; ++_i49) {
+            let key50 = null;
+            let val51 = null;
+            key50 = input.readString();
+            val51 = input.readI32();
+            this.wants[key50] = val51;
+          }
+          input.readMapEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 2:
+        if (ftype == Thrift.Type.I64) {
+          this.timeoutMs = input.readI64();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_receiveAny_args');
+    if (this.wants !== null && this.wants !== undefined) {
+      output.writeFieldBegin('wants', Thrift.Type.MAP, 1);
+      output.writeMapBegin(Thrift.Type.STRING, Thrift.Type.I32, Thrift.objectLength(this.wants));
+      for (let kiter52 in this.wants) {
+        if (this.wants.hasOwnProperty(kiter52)) {
+          let viter53 = this.wants[kiter52];
+          output.writeString(kiter52);
+          output.writeI32(viter53);
+        }
+      }
+      output.writeMapEnd();
+      output.writeFieldEnd();
+    }
+    if (this.timeoutMs !== null && this.timeoutMs !== undefined) {
+      output.writeFieldBegin('timeoutMs', Thrift.Type.I64, 2);
+      output.writeI64(this.timeoutMs);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const MessageService_receiveAny_result = class {
+  constructor(args) {
+    this.success = null;
+    this.error = null;
+    if (args instanceof ttypes.BusException) {
+        this.error = args;
+        return;
+    }
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = Thrift.copyList(args.success, [ttypes.Message]);
+      }
+      if (args.error !== undefined && args.error !== null) {
+        this.error = args.error;
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.LIST) {
+          this.success = [];
+          const _rtmp355 = input.readListBegin();
+          const _size54 = _rtmp355.size || 0;
+          for (let _i56 = 0; _i56 < _size54; ++_i56) {
+            let elem57 = null;
+            elem57 = new ttypes.Message();
+            elem57.read(input);
+            this.success.push(elem57);
+          }
+          input.readListEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 1:
+        if (ftype == Thrift.Type.STRUCT) {
+          this.error = new ttypes.BusException();
+          this.error.read(input);
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('MessageService_receiveAny_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.LIST, 0);
+      output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
+      for (let iter58 in this.success) {
+        if (this.success.hasOwnProperty(iter58)) {
+          iter58 = this.success[iter58];
+          iter58.write(output);
+        }
+      }
+      output.writeListEnd();
+      output.writeFieldEnd();
+    }
+    if (this.error !== null && this.error !== undefined) {
+      output.writeFieldBegin('error', Thrift.Type.STRUCT, 1);
+      this.error.write(output);
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const MessageService_receiveLeased_args = class {
   constructor(args) {
     this.recipient = null;
@@ -721,13 +890,13 @@ const MessageService_receiveLeased_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp348 = input.readListBegin();
-          const _size47 = _rtmp348.size || 0;
-          for (let _i49 = 0; _i49 < _size47; ++_i49) {
-            let elem50 = null;
-            elem50 = new ttypes.Message();
-            elem50.read(input);
-            this.success.push(elem50);
+          const _rtmp360 = input.readListBegin();
+          const _size59 = _rtmp360.size || 0;
+          for (let _i61 = 0; _i61 < _size59; ++_i61) {
+            let elem62 = null;
+            elem62 = new ttypes.Message();
+            elem62.read(input);
+            this.success.push(elem62);
           }
           input.readListEnd();
         } else {
@@ -756,10 +925,10 @@ const MessageService_receiveLeased_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter51 in this.success) {
-        if (this.success.hasOwnProperty(iter51)) {
-          iter51 = this.success[iter51];
-          iter51.write(output);
+      for (let iter63 in this.success) {
+        if (this.success.hasOwnProperty(iter63)) {
+          iter63 = this.success[iter63];
+          iter63.write(output);
         }
       }
       output.writeListEnd();
@@ -799,12 +968,12 @@ const MessageService_ack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp353 = input.readListBegin();
-          const _size52 = _rtmp353.size || 0;
-          for (let _i54 = 0; _i54 < _size52; ++_i54) {
-            let elem55 = null;
-            elem55 = input.readI64();
-            this.ids.push(elem55);
+          const _rtmp365 = input.readListBegin();
+          const _size64 = _rtmp365.size || 0;
+          for (let _i66 = 0; _i66 < _size64; ++_i66) {
+            let elem67 = null;
+            elem67 = input.readI64();
+            this.ids.push(elem67);
           }
           input.readListEnd();
         } else {
@@ -828,10 +997,10 @@ const MessageService_ack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter56 in this.ids) {
-        if (this.ids.hasOwnProperty(iter56)) {
-          iter56 = this.ids[iter56];
-          output.writeI64(iter56);
+      for (let iter68 in this.ids) {
+        if (this.ids.hasOwnProperty(iter68)) {
+          iter68 = this.ids[iter68];
+          output.writeI64(iter68);
         }
       }
       output.writeListEnd();
@@ -936,12 +1105,12 @@ const MessageService_nack_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.ids = [];
-          const _rtmp358 = input.readListBegin();
-          const _size57 = _rtmp358.size || 0;
-          for (let _i59 = 0; _i59 < _size57; ++_i59) {
-            let elem60 = null;
-            elem60 = input.readI64();
-            this.ids.push(elem60);
+          const _rtmp370 = input.readListBegin();
+          const _size69 = _rtmp370.size || 0;
+          for (let _i71 = 0; _i71 < _size69; ++_i71) {
+            let elem72 = null;
+            elem72 = input.readI64();
+            this.ids.push(elem72);
           }
           input.readListEnd();
         } else {
@@ -965,10 +1134,10 @@ const MessageService_nack_args = class {
     if (this.ids !== null && this.ids !== undefined) {
       output.writeFieldBegin('ids', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.I64, this.ids.length);
-      for (let iter61 in this.ids) {
-        if (this.ids.hasOwnProperty(iter61)) {
-          iter61 = this.ids[iter61];
-          output.writeI64(iter61);
+      for (let iter73 in this.ids) {
+        if (this.ids.hasOwnProperty(iter73)) {
+          iter73 = this.ids[iter73];
+          output.writeI64(iter73);
         }
       }
       output.writeListEnd();
@@ -1073,13 +1242,13 @@ const MessageService_returnMessages_args = class {
         case 1:
         if (ftype == Thrift.Type.LIST) {
           this.messages = [];
-          const _rtmp363 = input.readListBegin();
-          const _size62 = _rtmp363.size || 0;
-          for (let _i64 = 0; _i64 < _size62; ++_i64) {
-            let elem65 = null;
-            elem65 = new ttypes.Message();
-            elem65.read(input);
-            this.messages.push(elem65);
+          const _rtmp375 = input.readListBegin();
+          const _size74 = _rtmp375.size || 0;
+          for (let _i76 = 0; _i76 < _size74; ++_i76) {
+            let elem77 = null;
+            elem77 = new ttypes.Message();
+            elem77.read(input);
+            this.messages.push(elem77);
           }
           input.readListEnd();
         } else {
@@ -1103,10 +1272,10 @@ const MessageService_returnMessages_args = class {
     if (this.messages !== null && this.messages !== undefined) {
       output.writeFieldBegin('messages', Thrift.Type.LIST, 1);
       output.writeListBegin(Thrift.Type.STRUCT, this.messages.length);
-      for (let iter66 in this.messages) {
-        if (this.messages.hasOwnProperty(iter66)) {
-          iter66 = this.messages[iter66];
-          iter66.write(output);
+      for (let iter78 in this.messages) {
+        if (this.messages.hasOwnProperty(iter78)) {
+          iter78 = this.messages[iter78];
+          iter78.write(output);
         }
       }
       output.writeListEnd();
@@ -1342,13 +1511,13 @@ const MessageService_listMailboxes_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp368 = input.readListBegin();
-          const _size67 = _rtmp368.size || 0;
-          for (let _i69 = 0; _i69 < _size67; ++_i69) {
-            let elem70 = null;
-            elem70 = new ttypes.MailboxInfo();
-            elem70.read(input);
-            this.success.push(elem70);
+          const _rtmp380 = input.readListBegin();
+          const _size79 = _rtmp380.size || 0;
+          for (let _i81 = 0; _i81 < _size79; ++_i81) {
+            let elem82 = null;
+            elem82 = new ttypes.MailboxInfo();
+            elem82.read(input);
+            this.success.push(elem82);
           }
           input.readListEnd();
         } else {
@@ -1372,10 +1541,10 @@ const MessageService_listMailboxes_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter71 in this.success) {
-        if (this.success.hasOwnProperty(iter71)) {
-          iter71 = this.success[iter71];
-          iter71.write(output);
+      for (let iter83 in this.success) {
+        if (this.success.hasOwnProperty(iter83)) {
+          iter83 = this.success[iter83];
+          iter83.write(output);
         }
       }
       output.writeListEnd();
@@ -2263,6 +2432,61 @@ const MessageServiceClient = exports.Client = class MessageServiceClient {
     return callback('receiveMessages failed: unknown result');
   }
 
+  receiveAny (wants, timeoutMs) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_receiveAny(wants, timeoutMs);
+    });
+  }
+
+  send_receiveAny (wants, timeoutMs) {
+    const output = new this.pClass(this.output);
+    const params = {
+      wants: wants,
+      timeoutMs: timeoutMs
+    };
+    const args = new MessageService_receiveAny_args(params);
+    try {
+      output.writeMessageBegin('receiveAny', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_receiveAny (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new MessageService_receiveAny_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.error) {
+      return callback(result.error);
+    }
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('receiveAny failed: unknown result');
+  }
+
   receiveLeased (recipient, max, timeoutMs, leaseMs) {
     this._seqid = this.new_seqid();
     const self = this;
@@ -3111,6 +3335,49 @@ const MessageServiceProcessor = exports.Processor = class MessageServiceProcesso
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("receiveMessages", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_receiveAny (seqid, input, output) {
+    const args = new MessageService_receiveAny_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.receiveAny.length === 2) {
+      Promise.resolve(this._handler.receiveAny.bind(this._handler)(
+        args.wants,
+        args.timeoutMs
+      )).then(result => {
+        const result_obj = new MessageService_receiveAny_result({success: result});
+        output.writeMessageBegin("receiveAny", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        if (err instanceof ttypes.BusException) {
+          result = new MessageService_receiveAny_result(err);
+          output.writeMessageBegin("receiveAny", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("receiveAny", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.receiveAny(args.wants, args.timeoutMs, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined') || err instanceof ttypes.BusException) {
+          result_obj = new MessageService_receiveAny_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("receiveAny", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("receiveAny", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();

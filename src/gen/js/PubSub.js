@@ -412,13 +412,13 @@ const PubSub_poll_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp373 = input.readListBegin();
-          const _size72 = _rtmp373.size || 0;
-          for (let _i74 = 0; _i74 < _size72; ++_i74) {
-            let elem75 = null;
-            elem75 = new ttypes.Message();
-            elem75.read(input);
-            this.success.push(elem75);
+          const _rtmp385 = input.readListBegin();
+          const _size84 = _rtmp385.size || 0;
+          for (let _i86 = 0; _i86 < _size84; ++_i86) {
+            let elem87 = null;
+            elem87 = new ttypes.Message();
+            elem87.read(input);
+            this.success.push(elem87);
           }
           input.readListEnd();
         } else {
@@ -447,10 +447,10 @@ const PubSub_poll_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter76 in this.success) {
-        if (this.success.hasOwnProperty(iter76)) {
-          iter76 = this.success[iter76];
-          iter76.write(output);
+      for (let iter88 in this.success) {
+        if (this.success.hasOwnProperty(iter88)) {
+          iter88 = this.success[iter88];
+          iter88.write(output);
         }
       }
       output.writeListEnd();
@@ -639,13 +639,13 @@ const PubSub_listSubscriptions_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp378 = input.readListBegin();
-          const _size77 = _rtmp378.size || 0;
-          for (let _i79 = 0; _i79 < _size77; ++_i79) {
-            let elem80 = null;
-            elem80 = new ttypes.SubscriptionInfo();
-            elem80.read(input);
-            this.success.push(elem80);
+          const _rtmp390 = input.readListBegin();
+          const _size89 = _rtmp390.size || 0;
+          for (let _i91 = 0; _i91 < _size89; ++_i91) {
+            let elem92 = null;
+            elem92 = new ttypes.SubscriptionInfo();
+            elem92.read(input);
+            this.success.push(elem92);
           }
           input.readListEnd();
         } else {
@@ -669,10 +669,10 @@ const PubSub_listSubscriptions_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRUCT, this.success.length);
-      for (let iter81 in this.success) {
-        if (this.success.hasOwnProperty(iter81)) {
-          iter81 = this.success[iter81];
-          iter81.write(output);
+      for (let iter93 in this.success) {
+        if (this.success.hasOwnProperty(iter93)) {
+          iter93 = this.success[iter93];
+          iter93.write(output);
         }
       }
       output.writeListEnd();

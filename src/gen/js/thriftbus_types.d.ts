@@ -90,8 +90,9 @@ declare class SendFailure {
 declare class DaemonLimits {
     public maxMessageBytes: Int64;
     public maxSendBatch: number;
+    public maxReceiveAnyMailboxes?: number;
 
-      constructor(args?: { maxMessageBytes: Int64; maxSendBatch: number; });
+      constructor(args?: { maxMessageBytes: Int64; maxSendBatch: number; maxReceiveAnyMailboxes?: number; });
   }
 
 /**

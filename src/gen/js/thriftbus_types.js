@@ -553,12 +553,16 @@ const DaemonLimits = module.exports.DaemonLimits = class {
   constructor(args) {
     this.maxMessageBytes = null;
     this.maxSendBatch = null;
+    this.maxReceiveAnyMailboxes = null;
     if (args) {
       if (args.maxMessageBytes !== undefined && args.maxMessageBytes !== null) {
         this.maxMessageBytes = args.maxMessageBytes;
       }
       if (args.maxSendBatch !== undefined && args.maxSendBatch !== null) {
         this.maxSendBatch = args.maxSendBatch;
+      }
+      if (args.maxReceiveAnyMailboxes !== undefined && args.maxReceiveAnyMailboxes !== null) {
+        this.maxReceiveAnyMailboxes = args.maxReceiveAnyMailboxes;
       }
     }
   }
@@ -587,6 +591,13 @@ const DaemonLimits = module.exports.DaemonLimits = class {
           input.skip(ftype);
         }
         break;
+        case 3:
+        if (ftype == Thrift.Type.I32) {
+          this.maxReceiveAnyMailboxes = input.readI32();
+        } else {
+          input.skip(ftype);
+        }
+        break;
         default:
           input.skip(ftype);
       }
@@ -606,6 +617,11 @@ const DaemonLimits = module.exports.DaemonLimits = class {
     if (this.maxSendBatch !== null && this.maxSendBatch !== undefined) {
       output.writeFieldBegin('maxSendBatch', Thrift.Type.I32, 2);
       output.writeI32(this.maxSendBatch);
+      output.writeFieldEnd();
+    }
+    if (this.maxReceiveAnyMailboxes !== null && this.maxReceiveAnyMailboxes !== undefined) {
+      output.writeFieldBegin('maxReceiveAnyMailboxes', Thrift.Type.I32, 3);
+      output.writeI32(this.maxReceiveAnyMailboxes);
       output.writeFieldEnd();
     }
     output.writeFieldStop();

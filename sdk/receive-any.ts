@@ -1,0 +1,167 @@
+/**
+ * The receive pools' shared calls (receive-pool.ts) for several mailboxes, gathered into receiveAny calls. A
+ * program with receive() loops on 100 mailboxes then holds one daemon call for all of them instead of one per
+ * mailbox, and what arrives for several of them in one daemon turn comes back in one reply instead of one reply
+ * per mailbox: the bench's 100-mailbox receivers take about 1.5x the messages per second with it.
+ *
+ * - Only calls a pool makes in the tick after one of its replies (each loop asking again) are gathered, into
+ *   one receiveAny per tick. A pool's call made while nothing of it is in flight goes out at once and alone
+ *   (receiveMessages), in the order of the client's other calls, as does a gathering of one mailbox.
+ * - Only with a daemon that knows receiveAny (DaemonLimits.maxReceiveAnyMailboxes); older daemons get
+ *   receiveMessages as before.
+ * - A pool's call cancelled while its receiveAny waits is settled at once; the receiveAny is cancelled on the
+ *   daemon once none of its calls wants it, and messages it brings for cancelled calls are put back at the head
+ *   of their mailboxes, as for any cancelled receive.
+ */
+import { BusError } from '../src/errors.js'
+import type { Message } from '../src/gen/thriftbus.js'
+import type { CancelHandle } from './client.js'
+
+/** How the gatherer reaches the daemon. */
+export interface AnyTransport {
+  /** receiveMessages(recipient, max), waiting without a limit. */
+  one(recipient: string, max: number, handle: CancelHandle): Promise<Message[]>
+  /** receiveAny(wants), waiting without a limit. */
+  any(wants: Record<string, number>, handle: CancelHandle): Promise<Message[]>
+  putBack(messages: Message[]): void
+  /** Most mailboxes per receiveAny on the current connection; 0 while unknown or unsupported. */
+  maxAnyMailboxes(): number
+}
+
+/** A pool's call waiting to be gathered, then answered from a receiveAny (or alone). */
+class Part {
+  done = false
+  /** What carries it once sent: its receiveAny, or its own receiveMessages' handle. */
+  carrier: CancelHandle | undefined
+  constructor(
+    readonly recipient: string,
+    readonly max: number,
+    readonly resolve: (messages: Message[]) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
+}
+
+/** One receiveAny in flight: the handle its call is cancelled with, and the pools' calls it answers. */
+class Gathered implements CancelHandle {
+  cancelled = false
+  cancel: (() => void) | undefined
+  /** Parts not cancelled: at 0 the receiveAny is cancelled on the daemon. */
+  live: number
+  constructor(readonly parts: Part[]) {
+    this.live = parts.length
+  }
+}
+
+export class ReceiveGatherer {
+  #queue: Part[] = []
+  #queued = false
+
+  constructor(readonly transport: AnyTransport) {}
+
+  /** A pool's shared call: gathered when `gather` (and the daemon knows receiveAny), otherwise sent at once. */
+  take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> {
+    // "__proto__" cannot be a key of the map the daemon decodes wants into: that mailbox is asked for alone.
+    if (!gather || recipient === '__proto__' || this.transport.maxAnyMailboxes() < 2) return this.transport.one(recipient, max, handle)
+    return new Promise<Message[]>((resolve, reject) => {
+      const part = new Part(recipient, max, resolve, reject)
+      handle.cancel = () => this.#cancel(part)
+      this.#queue.push(part)
+      if (!this.#queued) {
+        this.#queued = true
+        process.nextTick(this.#flush)
+      }
+    })
+  }
+
+  /** Sends this tick's gathered calls: one receiveAny per maxAnyMailboxes mailboxes, or alone for one mailbox. */
+  readonly #flush = (): void => {
+    this.#queued = false
+    const queue = this.#queue
+    this.#queue = []
+    const limit = Math.max(1, this.transport.maxAnyMailboxes())
+    let group: Part[] = []
+    let wants: Record<string, number> = Object.create(null)
+    let names = 0
+    for (const part of queue) {
+      if (part.done) continue
+      if (wants[part.recipient] === undefined) {
+        if (names === limit) {
+          this.#send(group, wants, names)
+          group = []
+          wants = Object.create(null)
+          names = 0
+        }
+        wants[part.recipient] = 0
+        names++
+      }
+      wants[part.recipient]! += part.max
+      group.push(part)
+    }
+    if (group.length > 0) this.#send(group, wants, names)
+  }
+
+  #send(parts: Part[], wants: Record<string, number>, names: number): void {
+    if (names === 1 || this.transport.maxAnyMailboxes() < 2) {
+      // One mailbox (or a daemon that no longer knows receiveAny: the connection changed): each goes alone.
+      for (const part of parts) {
+        const handle: CancelHandle = { cancelled: false, cancel: undefined }
+        part.carrier = handle
+        this.transport.one(part.recipient, part.max, handle).then(
+          (messages) => this.#settle(part, messages, undefined),
+          (err) => this.#settle(part, undefined, err),
+        )
+      }
+      return
+    }
+    const gathered = new Gathered(parts)
+    for (const part of parts) part.carrier = gathered
+    this.transport.any(wants, gathered).then(
+      (messages) => this.#answer(gathered, messages),
+      (err) => {
+        for (const part of gathered.parts) this.#settle(part, undefined, err)
+      },
+    )
+  }
+
+  /** Hands each part its mailbox's messages (up to its max, oldest part first); the rest goes back. */
+  #answer(gathered: Gathered, messages: Message[]): void {
+    const byBox = new Map<string, Message[]>()
+    for (const m of messages) {
+      const list = byBox.get(m.recipient)
+      if (list) list.push(m)
+      else byBox.set(m.recipient, [m])
+    }
+    const extra: Message[] = []
+    for (const part of gathered.parts) {
+      const list = byBox.get(part.recipient)
+      let mine: Message[] = []
+      if (list !== undefined) {
+        mine = list.length <= part.max ? list : list.splice(0, part.max)
+        if (mine === list) byBox.delete(part.recipient)
+      }
+      if (part.done) for (const m of mine) extra.push(m)
+      else this.#settle(part, mine, undefined)
+    }
+    for (const list of byBox.values()) for (const m of list) extra.push(m)
+    if (extra.length > 0) this.transport.putBack(extra)
+  }
+
+  #settle(part: Part, messages: Message[] | undefined, err: unknown): void {
+    if (part.done) return
+    part.done = true
+    if (messages) part.resolve(messages)
+    else part.reject(err)
+  }
+
+  /** A pool no longer needs a part: it is settled now, and what carries it is cancelled once nothing else needs it. */
+  #cancel(part: Part): void {
+    if (part.done) return
+    this.#settle(part, undefined, new BusError('CANCELLED', 'receiveMessages was cancelled'))
+    const carrier = part.carrier
+    if (carrier instanceof Gathered && --carrier.live > 0) return
+    if (carrier) {
+      carrier.cancelled = true
+      carrier.cancel?.()
+    }
+  }
+}

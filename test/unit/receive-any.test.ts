@@ -1,0 +1,151 @@
+// The SDK's gathering of receive pools' calls into receiveAny (sdk/receive-any.ts), against a transport that
+// records the daemon calls it is asked to make and answers them when the test says. The end-to-end behaviour,
+// with a real daemon, is in test/integration/receive-any.test.ts.
+import t from 'tap'
+import { ReceiveGatherer, type AnyTransport } from '../../sdk/receive-any.js'
+import type { CancelHandle } from '../../sdk/client.js'
+import type { Message } from '../../src/gen/thriftbus.js'
+
+interface Sent {
+  method: 'one' | 'any'
+  wants: Record<string, number>
+  handle: CancelHandle
+  cancelled: boolean
+  answer(messages: Message[]): void
+  fail(err: Error): void
+}
+
+function transport(maxAnyMailboxes = 1000) {
+  const sent: Sent[] = []
+  const putBack: Message[] = []
+  const record = (method: 'one' | 'any', wants: Record<string, number>, handle: CancelHandle) =>
+    new Promise<Message[]>((resolve, reject) => {
+      const s: Sent = { method, wants, handle, cancelled: false, answer: resolve, fail: reject }
+      // As the client does once the call is written: cancelling rejects it.
+      handle.cancel = () => {
+        s.cancelled = true
+        reject(new Error('cancelled'))
+      }
+      sent.push(s)
+    })
+  const tr: AnyTransport & { limit: number } = {
+    limit: maxAnyMailboxes,
+    one: (recipient, max, handle) => record('one', { [recipient]: max }, handle),
+    any: (wants, handle) => record('any', { ...wants }, handle),
+    putBack: (messages) => putBack.push(...messages),
+    maxAnyMailboxes: () => tr.limit,
+  }
+  return { tr, sent, putBack }
+}
+
+const msg = (recipient: string, content: string): Message => ({
+  sender: '', recipient, content, id: 1, sentAtMs: 0, body: undefined, headers: undefined, ttlMs: undefined, deliveryCount: undefined, topic: undefined,
+})
+const handle = (): CancelHandle => ({ cancelled: false, cancel: undefined })
+const nextTick = () => new Promise((r) => process.nextTick(r))
+const names = (ms: Message[]) => ms.map((m) => m.content)
+
+t.test('a call that is not to be gathered goes out at once, alone', async (t) => {
+  const { tr, sent } = transport()
+  const g = new ReceiveGatherer(tr)
+  void g.take('a', 3, handle(), false)
+  t.same(sent.map((s) => [s.method, s.wants]), [['one', { a: 3 }]])
+})
+
+t.test('with a daemon that does not know receiveAny, gathered calls go out at once, alone', async (t) => {
+  const { tr, sent } = transport(0)
+  const g = new ReceiveGatherer(tr)
+  void g.take('a', 1, handle(), true)
+  void g.take('b', 1, handle(), true)
+  t.same(sent.map((s) => s.method), ['one', 'one'])
+})
+
+t.test('the calls of one tick for several mailboxes are one receiveAny; its reply is shared out in order', async (t) => {
+  const { tr, sent, putBack } = transport()
+  const g = new ReceiveGatherer(tr)
+  const a1 = g.take('a', 2, handle(), true)
+  const b = g.take('b', 1, handle(), true)
+  const a2 = g.take('a', 1, handle(), true)
+  const c = g.take('c', 2, handle(), true)
+  t.equal(sent.length, 0, 'nothing goes out before the tick ends')
+  await nextTick()
+  t.same(sent.map((s) => [s.method, s.wants]), [['any', { a: 3, b: 1, c: 2 }]])
+  sent[0]!.answer([msg('b', 'b0'), msg('a', 'a0'), msg('a', 'a1'), msg('a', 'a2'), msg('x', 'stray')])
+  t.same(names(await a1), ['a0', 'a1'], 'the oldest call for a mailbox gets its max first')
+  t.same(names(await a2), ['a2'])
+  t.same(names(await b), ['b0'])
+  t.same(names(await c), [], 'a mailbox that got nothing: an empty batch, and its pool asks again')
+  t.same(names(putBack), ['stray'], 'a message no call asked for goes back')
+})
+
+t.test('a gathering of one mailbox goes out as receiveMessages, and the limit splits a long gathering', async (t) => {
+  const { tr, sent } = transport(2)
+  const g = new ReceiveGatherer(tr)
+  for (const box of ['a', 'b', 'c']) void g.take(box, 1, handle(), true)
+  await nextTick()
+  t.same(sent.map((s) => [s.method, s.wants]), [['any', { a: 1, b: 1 }], ['one', { c: 1 }]])
+})
+
+t.test('a cancelled call is settled at once; the receiveAny is cancelled once no call wants it', async (t) => {
+  const { tr, sent, putBack } = transport()
+  const g = new ReceiveGatherer(tr)
+  const ha = handle()
+  const hb = handle()
+  const a = g.take('a', 1, ha, true)
+  const b = g.take('b', 1, hb, true)
+  await nextTick()
+  ha.cancel!()
+  await t.rejects(a, { code: 'CANCELLED' })
+  t.equal(sent[0]!.cancelled, false, 'b still wants it')
+  sent[0]!.answer([msg('a', 'a0'), msg('b', 'b0')])
+  t.same(names(await b), ['b0'])
+  t.same(names(putBack), ['a0'], 'what it brought for the cancelled call goes back')
+
+  const hc = handle()
+  const hd = handle()
+  const c = g.take('c', 1, hc, true)
+  const d = g.take('d', 1, hd, true)
+  await nextTick()
+  hc.cancel!()
+  hd.cancel!()
+  await t.rejects(c, { code: 'CANCELLED' })
+  await t.rejects(d, { code: 'CANCELLED' })
+  t.equal(sent[1]!.cancelled, true, 'nobody wants it: cancelled on the daemon')
+})
+
+t.test('a call cancelled before its tick ends is not sent', async (t) => {
+  const { tr, sent } = transport()
+  const g = new ReceiveGatherer(tr)
+  const h = handle()
+  const a = g.take('a', 1, h, true)
+  void g.take('b', 1, handle(), true)
+  void g.take('c', 1, handle(), true)
+  h.cancel!()
+  await t.rejects(a, { code: 'CANCELLED' })
+  await nextTick()
+  t.same(sent.map((s) => s.wants), [{ b: 1, c: 1 }])
+})
+
+t.test('a failed receiveAny fails every call it carried', async (t) => {
+  const { tr, sent } = transport()
+  const g = new ReceiveGatherer(tr)
+  const a = g.take('a', 1, handle(), true)
+  const b = g.take('b', 1, handle(), true)
+  await nextTick()
+  sent[0]!.fail(Object.assign(new Error('the connection was lost'), { code: 'CLOSED' }))
+  await t.rejects(a, { code: 'CLOSED' })
+  await t.rejects(b, { code: 'CLOSED' })
+})
+
+t.test('mailboxes named like Object.prototype members are gathered by their own names; "__proto__" goes alone', async (t) => {
+  const { tr, sent } = transport()
+  const g = new ReceiveGatherer(tr)
+  const ts = g.take('toString', 1, handle(), true)
+  void g.take('constructor', 2, handle(), true)
+  void g.take('__proto__', 1, handle(), true)
+  t.same(sent.map((s) => [s.method, Object.keys(s.wants)]), [['one', ['__proto__']]])
+  await nextTick()
+  t.same(sent.slice(1).map((s) => [s.method, { ...s.wants }]), [['any', { toString: 1, constructor: 2 }]])
+  sent[1]!.answer([msg('toString', 't0')])
+  t.same(names(await ts), ['t0'])
+})
