@@ -215,6 +215,7 @@ export class Client {
   readonly #poolTransport = {
     take: (recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> =>
       this.#gatherer.take(recipient, max, handle, gather),
+    defer: (fn: () => void): void => this.#gatherer.defer(fn),
     putBack: (messages: Message[]): void => this.putBack(messages),
   }
   readonly #poolIdle = (pool: ReceivePool): void => {

@@ -54,9 +54,21 @@ class Gathered implements CancelHandle {
 
 export class ReceiveGatherer {
   #queue: Part[] = []
+  /** The pools' deferred issues (ReceivePool's transport.defer), run in the next tick before the flush. */
+  #deferred: (() => void)[] = []
   #queued = false
 
   constructor(readonly transport: AnyTransport) {}
+
+  /**
+   * Runs fn in the next tick. All pools defer through here, so that their calls are sent in the same tick
+   * callback that gathers them: no second tick, and they go out in the same write as the calls made by the
+   * promise callbacks before it (a receive loop's next receive() and the send() it makes after it).
+   */
+  defer(fn: () => void): void {
+    this.#deferred.push(fn)
+    this.#schedule()
+  }
 
   /** A pool's shared call: gathered when `gather` (and the daemon knows receiveAny), otherwise sent at once. */
   take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> {
@@ -66,16 +78,27 @@ export class ReceiveGatherer {
       const part = new Part(recipient, max, resolve, reject)
       handle.cancel = () => this.#cancel(part)
       this.#queue.push(part)
-      if (!this.#queued) {
-        this.#queued = true
-        process.nextTick(this.#flush)
-      }
+      this.#schedule()
     })
   }
 
-  /** Sends this tick's gathered calls: one receiveAny per maxAnyMailboxes mailboxes, or alone for one mailbox. */
-  readonly #flush = (): void => {
+  #schedule(): void {
+    if (this.#queued) return
+    this.#queued = true
+    process.nextTick(this.#run)
+  }
+
+  readonly #run = (): void => {
+    const deferred = this.#deferred
+    this.#deferred = []
+    for (const fn of deferred) fn() // their gathered calls join the queue without scheduling another run
     this.#queued = false
+    this.#flush()
+    if (this.#deferred.length > 0) this.#schedule()
+  }
+
+  /** Sends the gathered calls: one receiveAny per maxAnyMailboxes mailboxes, or alone for one mailbox. */
+  #flush(): void {
     const queue = this.#queue
     this.#queue = []
     const limit = Math.max(1, this.transport.maxAnyMailboxes())

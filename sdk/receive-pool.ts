@@ -26,6 +26,8 @@ export const MAX_SHARED_BATCH = 1024
 export interface PoolTransport {
   /** gather: the call may wait for this tick's calls of other pools, to go out with them (receive-any.ts). */
   take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]>
+  /** Runs fn in the next tick, with the other pools' deferred calls, before the gathered calls are sent. */
+  defer(fn: () => void): void
   putBack(messages: Message[]): void
 }
 
@@ -97,7 +99,8 @@ export class ReceivePool {
    * Asks the daemon for messages for the calls not yet covered. A call made while the pool has nothing in
    * flight goes out at once, in the order of the client's other calls. Calls made while the pool is busy, e.g.
    * the next receive() of each loop that was just handed a message, are asked for together once this tick's
-   * promise callbacks have run (process.nextTick runs after the microtasks queued before it).
+   * promise callbacks have run (transport.defer: one process.nextTick for every pool, which runs after the
+   * microtasks queued before it, and then sends what the pools asked for, gathered across mailboxes).
    */
   #schedule(): void {
     if (this.#issueQueued || this.#active <= this.#requested) return
@@ -111,7 +114,7 @@ export class ReceivePool {
   #deferIssue(): void {
     if (this.#issueQueued) return
     this.#issueQueued = true
-    process.nextTick(this.#deferredIssue)
+    this.transport.defer(this.#deferredIssue)
   }
 
   readonly #deferredIssue = (): void => {

@@ -149,3 +149,21 @@ t.test('mailboxes named like Object.prototype members are gathered by their own 
   sent[1]!.answer([msg('toString', 't0')])
   t.same(names(await ts), ['t0'])
 })
+
+t.test('the pools deferred to the next tick ask in that tick, and their calls go out together', async (t) => {
+  const { tr, sent } = transport()
+  const g = new ReceiveGatherer(tr)
+  const order: string[] = []
+  g.defer(() => {
+    order.push('pool a')
+    void g.take('a', 1, handle(), true)
+  })
+  g.defer(() => {
+    order.push('pool b')
+    void g.take('b', 2, handle(), true)
+  })
+  process.nextTick(() => order.push(`a later tick callback sees ${sent.length} call(s)`))
+  await nextTick()
+  t.same(order, ['pool a', 'pool b', 'a later tick callback sees 1 call(s)'])
+  t.same(sent.map((s) => [s.method, { ...s.wants }]), [['any', { a: 1, b: 2 }]])
+})
