@@ -195,7 +195,9 @@ function emitRead(emit, f, target, ind, depth) {
     emit(`${ind}const ${x}: Record<string, ${tsType(val)}> = {}`)
     emit(`${ind}for (let ${i} = 0; ${i} < ${n}; ${i}++) {`)
     emit(`${ind}  const k${depth} = r.readString()`)
-    emitRead(emit, val, `${x}[k${depth}]`, ind + '  ', depth + 1)
+    emit(`${ind}  let v${depth}: ${tsType(val)}`)
+    emitRead(emit, val, `v${depth}`, ind + '  ', depth + 1)
+    emit(`${ind}  setEntry(${x}, k${depth}, v${depth})`)
     emit(`${ind}}`)
     emit(`${ind}r.readMapEnd()`)
   } else {
@@ -264,6 +266,12 @@ export const MESSAGE_EXCEPTION = 3
 export const MESSAGE_ONEWAY = 4
 
 const EMPTY = new Uint8Array(0)
+
+/** Sets a decoded map entry. A "__proto__" key becomes an own property too: plain assignment would set the prototype and lose it. */
+function setEntry<V>(o: Record<string, V>, k: string, v: V): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
+}
 
 /**
  * What the generated readers need from a protocol. src/wire implements it for binary and compact.

@@ -72,8 +72,7 @@ export class ReceiveGatherer {
 
   /** A pool's shared call: gathered when `gather` (and the daemon knows receiveAny), otherwise sent at once. */
   take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> {
-    // "__proto__" cannot be a key of the map the daemon decodes wants into: that mailbox is asked for alone.
-    if (!gather || recipient === '__proto__' || this.transport.maxAnyMailboxes() < 2) return this.transport.one(recipient, max, handle)
+    if (!gather || this.transport.maxAnyMailboxes() < 2) return this.transport.one(recipient, max, handle)
     return new Promise<Message[]>((resolve, reject) => {
       const part = new Part(recipient, max, resolve, reject)
       handle.cancel = () => this.#cancel(part)
@@ -103,6 +102,7 @@ export class ReceiveGatherer {
     this.#queue = []
     const limit = Math.max(1, this.transport.maxAnyMailboxes())
     let group: Part[] = []
+    // No prototype: a mailbox named "toString" or "__proto__" is a key like any other.
     let wants: Record<string, number> = Object.create(null)
     let names = 0
     for (const part of queue) {

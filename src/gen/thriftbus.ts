@@ -23,6 +23,12 @@ export const MESSAGE_ONEWAY = 4
 
 const EMPTY = new Uint8Array(0)
 
+/** Sets a decoded map entry. A "__proto__" key becomes an own property too: plain assignment would set the prototype and lose it. */
+function setEntry<V>(o: Record<string, V>, k: string, v: V): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
+}
+
 /**
  * What the generated readers need from a protocol. src/wire implements it for binary and compact.
  * Readers never throw for "need more bytes": they set a flag the caller checks (see src/wire).
@@ -294,7 +300,9 @@ export function readMessage(r: ProtocolReader): Message {
           const x0: Record<string, string> = {}
           for (let i0 = 0; i0 < n0; i0++) {
             const k0 = r.readString()
-            x0[k0] = r.readString()
+            let v0: string
+            v0 = r.readString()
+            setEntry(x0, k0, v0)
           }
           r.readMapEnd()
           v.headers = x0
@@ -1696,7 +1704,9 @@ export function readMessageService_receiveAny_args(r: ProtocolReader): MessageSe
           const x0: Record<string, number> = {}
           for (let i0 = 0; i0 < n0; i0++) {
             const k0 = r.readString()
-            x0[k0] = r.readI32()
+            let v0: number
+            v0 = r.readI32()
+            setEntry(x0, k0, v0)
           }
           r.readMapEnd()
           v.wants = x0

@@ -170,3 +170,13 @@ t.test('receive() calls on several mailboxes that give up are released on the da
   await sendTogether(other, boxes.map((b) => message(b, 'kept')))
   for (const b of boxes) t.equal((await other.mailboxStats(b)).depth, 1, `${b} keeps its message`)
 })
+
+t.test('a mailbox and a header named "__proto__" come through like any other', async (t) => {
+  const { c, other } = await setup(t)
+  const headers: Record<string, string> = { a: '1' }
+  Object.defineProperty(headers, '__proto__', { value: 'kept', enumerable: true, writable: true, configurable: true })
+  await other.send('__proto__', { content: 'odd', headers })
+  const got = await receiveAny(c, { ['__proto__']: 1, plain: 1 }, 0)
+  t.same(contents(got), ['__proto__:odd'])
+  t.same(Object.entries(got[0]!.headers!), [['a', '1'], ['__proto__', 'kept']], 'the header is an own entry, not a prototype')
+})
