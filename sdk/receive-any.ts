@@ -1,8 +1,9 @@
 /**
  * The receive pools' shared calls (receive-pool.ts) for several mailboxes, gathered into receiveAny calls. A
- * program with receive() loops on 100 mailboxes then holds one daemon call for all of them instead of one per
- * mailbox, and what arrives for several of them in one daemon turn comes back in one reply instead of one reply
- * per mailbox: the bench's 100-mailbox receivers take about 1.5x the messages per second with it.
+ * program with receive() loops on 100 mailboxes then holds, once its loops are running, one daemon call for all
+ * of them instead of one per mailbox, and what arrives for several of them in one daemon turn comes back in one
+ * reply instead of one reply per mailbox: the bench's 100-mailbox scenario went from 96k to 121k messages a
+ * second with it (memory mode, 3 repetitions).
  *
  * - Only calls a pool makes in the tick after one of its replies (each loop asking again) are gathered, into
  *   one receiveAny per tick. A pool's call made while nothing of it is in flight goes out at once and alone
