@@ -34,6 +34,7 @@ import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
 import { Filling, messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
 import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
+import { soon } from '../soon.js'
 
 /**
  * The wire encodings of a message published to more than one subscription, one per protocol, filled by the
@@ -672,7 +673,7 @@ export class TopicEngine {
       const filling = new Filling(parked.waiter)
       filling.add(message, (m) => this.#handOut(sub, m))
       sub.filling = filling
-      queueMicrotask(() => {
+      soon(() => {
         if (sub.filling === filling) this.#settleFilling(sub)
       })
       return true

@@ -6,6 +6,7 @@ import {
   type MessageService_receiveMessages_args,
 } from '../gen/thriftbus.js'
 import { checkMailboxName, replyBytes, type Broker, type Parked, type TakeMode, type Waiter } from '../broker/broker.js'
+import { soon } from '../soon.js'
 import type { Router } from '../broker/router.js'
 import type { StructBytes } from '../wire/struct-copy.js'
 import type { HelperManager } from './helper-manager.js'
@@ -249,7 +250,7 @@ class ReceiveAny implements Parked {
     for (const m of messages) this.#batch.push(m)
     if (!this.#finishQueued) {
       this.#finishQueued = true
-      queueMicrotask(this.#finish)
+      soon(this.#finish)
     }
   }
 

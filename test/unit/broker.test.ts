@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  Broker, checkMailboxName, DRAINED_RECENTLY_MS, FLOW_HIGH_DEPTH, FLOW_LOW_DEPTH, FLOW_MAX_HOLD_MS, MAX_MAILBOX_NAME_BYTES, replyBytes,
+  Broker, checkMailboxName, DRAINED_RECENTLY_MS, IDLE_SWEEP_MIN, FLOW_HIGH_DEPTH, FLOW_LOW_DEPTH, FLOW_MAX_HOLD_MS, MAX_MAILBOX_NAME_BYTES, replyBytes,
   type Waiter,
 } from '../../src/broker/broker.js'
 import { BusError } from '../../src/errors.js'
@@ -383,6 +383,30 @@ t.test('idle mailboxes are forgotten: list() is empty after everything is taken'
   broker.wait('d', w, -1)
   broker.send(msg('d', 'x'))
   t.same(broker.list(), [], 'a handed-over message leaves nothing behind')
+})
+
+t.test('idle mailboxes are kept for a while, then forgotten together: names do not accumulate', async (t) => {
+  const { broker } = setup()
+  broker.send(msg('kept', 'x'))
+  let most = 0
+  for (let i = 0; i < 10_000; i++) {
+    broker.send(msg(`once.${i}`, 'x'))
+    broker.takeOne(`once.${i}`)
+    most = Math.max(most, broker.mailboxesHeld)
+  }
+  t.ok(most > 2, 'idle mailboxes are kept for a while')
+  t.ok(most <= IDLE_SWEEP_MIN + 2, `at most about IDLE_SWEEP_MIN idle ones are held (held ${most})`)
+  t.same(broker.list().map((m) => m.name), ['kept'], 'idle mailboxes are not listed')
+  t.same(contents(broker.take('kept', 10)), ['x'], 'a mailbox in use is never swept')
+  // A receive loop's mailbox goes idle between its messages and is used again at once.
+  for (let i = 0; i < 1000; i++) {
+    const w = new RecordingWaiter()
+    broker.wait('loop', w, -1)
+    broker.send(msg('loop', String(i)))
+    if (w.settled.length !== 1) t.fail(`message ${i} not handed over`)
+  }
+  t.ok(broker.mailboxesHeld <= IDLE_SWEEP_MIN + 2)
+  t.same(broker.list(), [])
 })
 
 /** A waiter that takes up to capacity messages (and maxBytes) at once, as receiveMessages does. */
