@@ -15,9 +15,10 @@ import { BusError, isBusError } from '../src/errors.js'
 import { MessageService, PubSub, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
 import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
+import { soon } from '../src/soon.js'
 import { capture, captured } from './captured.js'
 import { Connection, type PendingCall } from './connection.js'
-import { ReceiveGatherer } from './receive-any.js'
+import { ReceiveGatherer, type Reject, type Resolve } from './receive-any.js'
 import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
 import { Subscription, type SubscribeOptions } from './subscription.js'
@@ -205,16 +206,16 @@ export class Client {
   readonly #pools = new Map<string, ReceivePool>()
   /** The pools' calls of one tick for several mailboxes go out as one receiveAny (receive-any.ts). */
   readonly #gatherer = new ReceiveGatherer({
-    one: (recipient: string, max: number, handle: CancelHandle): Promise<Message[]> =>
-      this.#invoke(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }),
-    any: (wants: Record<string, number>, handle: CancelHandle): Promise<Message[]> =>
-      this.#invoke(methods.receiveAny, { wants, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }),
+    one: (recipient: string, max: number, handle: CancelHandle, resolve: Resolve, reject: Reject): void =>
+      this.#call(methods.receiveMessages, { recipient, max, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }, resolve, reject),
+    any: (wants: Record<string, number>, handle: CancelHandle, resolve: Resolve, reject: Reject): void =>
+      this.#call(methods.receiveAny, { wants, timeoutMs: -1 }, { handle, deadline: undefined, receive: true }, resolve, reject),
     putBack: (messages: Message[]): void => this.putBack(messages),
     maxAnyMailboxes: (): number => this.#conn?.maxAnyMailboxes ?? 0,
   })
   readonly #poolTransport = {
-    take: (recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> =>
-      this.#gatherer.take(recipient, max, handle, gather),
+    take: (recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void =>
+      this.#gatherer.take(recipient, max, handle, gather, resolve, reject),
     defer: (fn: () => void): void => this.#gatherer.defer(fn),
     putBack: (messages: Message[]): void => this.putBack(messages),
   }
@@ -508,27 +509,36 @@ export class Client {
   }
 
   #invoke<R>(codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
-    if (this.#closing) return Promise.reject(new BusError('CLOSED', 'the client is closed'))
-    if (options.signal?.aborted || options.handle?.cancelled) {
-      return Promise.reject(new BusError('CANCELLED', `${codec.name} was aborted`, { cause: options.signal?.reason }))
-    }
-    const conn = this.#conn
-    if (conn && !conn.closed) return this.#start(conn, codec, args, options)
-    return this.#whenConnected(options).then((c) => {
-      if (options.handle?.cancelled) throw new BusError('CANCELLED', `${codec.name} was cancelled`)
-      return this.#start(c, codec, args, options)
-    })
-  }
-
-  #start<R>(conn: Connection, codec: MethodCodec<any, any>, args: object, options: InvokeOptions): Promise<R> {
     // No closure in here (every call comes through): see captured.ts.
     const promise = new Promise<R>(capture)
-    const state = new CallState(this, codec, captured.resolve, captured.reject, options)
+    this.#call(codec, args, options, captured.resolve, captured.reject)
+    return promise
+  }
+
+  /**
+   * #invoke without a promise, for the SDK's own calls (the receive pools'): resolve or reject is called once,
+   * never before #call returns.
+   */
+  #call(codec: MethodCodec<any, any>, args: object, options: InvokeOptions, resolve: (v: any) => void, reject: (e: unknown) => void): void {
+    if (this.#closing) return soon(() => reject(new BusError('CLOSED', 'the client is closed')))
+    if (options.signal?.aborted || options.handle?.cancelled) {
+      return soon(() => reject(new BusError('CANCELLED', `${codec.name} was aborted`, { cause: options.signal?.reason })))
+    }
+    const conn = this.#conn
+    if (conn && !conn.closed) return this.#start(conn, codec, args, options, resolve, reject)
+    this.#whenConnected(options).then((c) => {
+      if (options.handle?.cancelled) throw new BusError('CANCELLED', `${codec.name} was cancelled`)
+      this.#start(c, codec, args, options, resolve, reject)
+    }).catch(reject)
+  }
+
+  #start(conn: Connection, codec: MethodCodec<any, any>, args: object, options: InvokeOptions, resolve: (v: any) => void, reject: (e: unknown) => void): void {
+    const state = new CallState(this, codec, resolve, reject, options)
     try {
       state.seqid = conn.call(codec, args, state)
     } catch (err) {
-      state.reject(err)
-      return promise
+      soon(() => reject(err))
+      return
     }
     state.conn = conn
     if (options.deadline !== undefined && !this.#deadlineTimer) {
@@ -537,7 +547,6 @@ export class Client {
     }
     if (options.signal) state.listen(options.signal)
     if (options.handle) state.cancelWith(options.handle)
-    return promise
   }
 
   /** Fails the calls whose deadline has passed; stops checking once no call in flight has a deadline. */

@@ -16,14 +16,23 @@
  */
 import { BusError } from '../src/errors.js'
 import type { Message } from '../src/gen/thriftbus.js'
+import { soon } from '../src/soon.js'
 import type { CancelHandle } from './client.js'
+
+/**
+ * Called once with a call's messages, or once with its error; never before the call that takes them returns.
+ * Callbacks, not promises: a promise between the reply and the receive() it answers costs a microtask hop, on
+ * the round trip's critical path.
+ */
+export type Resolve = (messages: Message[]) => void
+export type Reject = (err: unknown) => void
 
 /** How the gatherer reaches the daemon. */
 export interface AnyTransport {
   /** receiveMessages(recipient, max), waiting without a limit. */
-  one(recipient: string, max: number, handle: CancelHandle): Promise<Message[]>
+  one(recipient: string, max: number, handle: CancelHandle, resolve: Resolve, reject: Reject): void
   /** receiveAny(wants), waiting without a limit. */
-  any(wants: Record<string, number>, handle: CancelHandle): Promise<Message[]>
+  any(wants: Record<string, number>, handle: CancelHandle, resolve: Resolve, reject: Reject): void
   putBack(messages: Message[]): void
   /** Most mailboxes per receiveAny on the current connection; 0 while unknown or unsupported. */
   maxAnyMailboxes(): number
@@ -37,8 +46,8 @@ class Part {
   constructor(
     readonly recipient: string,
     readonly max: number,
-    readonly resolve: (messages: Message[]) => void,
-    readonly reject: (err: unknown) => void,
+    readonly resolve: Resolve,
+    readonly reject: Reject,
   ) {}
 }
 
@@ -72,19 +81,29 @@ export class ReceiveGatherer {
   }
 
   /** A pool's shared call: gathered when `gather` (and the daemon knows receiveAny), otherwise sent at once. */
-  take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]> {
-    if (!gather || this.transport.maxAnyMailboxes() < 2) return this.transport.one(recipient, max, handle)
-    return new Promise<Message[]>((resolve, reject) => {
-      const part = new Part(recipient, max, resolve, reject)
-      handle.cancel = () => this.#cancel(part)
-      this.#queue.push(part)
-      this.#schedule()
-    })
+  take(recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void {
+    if (!gather || this.transport.maxAnyMailboxes() < 2) {
+      this.transport.one(recipient, max, handle, resolve, reject)
+      return
+    }
+    const part = new Part(recipient, max, resolve, reject)
+    handle.cancel = () => this.#cancel(part)
+    this.#queue.push(part)
+    this.#schedule()
   }
 
+  /**
+   * Runs #run in the tick after the microtasks queued so far. A pool defers while a reply is being handed out,
+   * which happens inside the connection's data callback: a nextTick queued there would run before the promise
+   * callbacks of that reply (Node runs the tick queue first), that is before the receive loops ask again.
+   */
   #schedule(): void {
     if (this.#queued) return
     this.#queued = true
+    soon(this.#tick)
+  }
+
+  readonly #tick = (): void => {
     process.nextTick(this.#run)
   }
 
@@ -130,7 +149,8 @@ export class ReceiveGatherer {
       for (const part of parts) {
         const handle: CancelHandle = { cancelled: false, cancel: undefined }
         part.carrier = handle
-        this.transport.one(part.recipient, part.max, handle).then(
+        this.transport.one(
+          part.recipient, part.max, handle,
           (messages) => this.#settle(part, messages, undefined),
           (err) => this.#settle(part, undefined, err),
         )
@@ -139,7 +159,8 @@ export class ReceiveGatherer {
     }
     const gathered = new Gathered(parts)
     for (const part of parts) part.carrier = gathered
-    this.transport.any(wants, gathered).then(
+    this.transport.any(
+      wants, gathered,
       (messages) => this.#answer(gathered, messages),
       (err) => {
         for (const part of gathered.parts) this.#settle(part, undefined, err)

@@ -18,14 +18,18 @@ import { BusError } from '../src/errors.js'
 import type { Message } from '../src/gen/thriftbus.js'
 import { capture, captured } from './captured.js'
 import type { CancelHandle } from './client.js'
+import type { Reject, Resolve } from './receive-any.js'
 
 /** Most messages one shared call asks for; more waiting calls get more shared calls. */
 export const MAX_SHARED_BATCH = 1024
 
 /** How the pool reaches the daemon: a receiveMessages that waits without a limit, and returnMessages. */
 export interface PoolTransport {
-  /** gather: the call may wait for this tick's calls of other pools, to go out with them (receive-any.ts). */
-  take(recipient: string, max: number, handle: CancelHandle, gather: boolean): Promise<Message[]>
+  /**
+   * gather: the call may wait for this tick's calls of other pools, to go out with them (receive-any.ts).
+   * resolve or reject is called once, never before take() returns.
+   */
+  take(recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void
   /** Runs fn in the next tick, with the other pools' deferred calls, before the gathered calls are sent. */
   defer(fn: () => void): void
   putBack(messages: Message[]): void
@@ -130,7 +134,8 @@ export class ReceivePool {
       this.#requested += max
       const call = new SharedCall(max)
       this.#calls.add(call)
-      this.transport.take(this.recipient, max, call, gather).then(
+      this.transport.take(
+        this.recipient, max, call, gather,
         (messages) => this.#ended(call, messages, undefined),
         (err) => this.#ended(call, undefined, err),
       )
