@@ -214,8 +214,9 @@ export class Client {
     maxAnyMailboxes: (): number => this.#conn?.maxAnyMailboxes ?? 0,
   })
   readonly #poolTransport = {
+    // With one mailbox received from there is nothing to gather: its call goes straight out, as receiveMessages.
     take: (recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void =>
-      this.#gatherer.take(recipient, max, handle, gather, resolve, reject),
+      this.#gatherer.take(recipient, max, handle, gather && this.#pools.size > 1, resolve, reject),
     defer: (fn: () => void): void => this.#gatherer.defer(fn),
     putBack: (messages: Message[]): void => this.putBack(messages),
   }
