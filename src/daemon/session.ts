@@ -1,8 +1,9 @@
 /**
  * One client connection: bytes in, calls dispatched, replies out.
  *
- * - Every call found in one chunk of input is handled before the replies go out, and replies made in the same
- *   tick (including long-polls woken by another connection's send) are written with one socket.write.
+ * - Every call found in one chunk of input is handled before the replies go out. The replies it made, on this
+ *   connection and on those whose long-polls it woke, are then written at once, one socket.write a connection;
+ *   replies made later in the turn (in microtasks) go out in one more pass.
  * - When the socket's write buffer is full, reading stops until it drains: a client that never reads its
  *   replies cannot make the daemon buffer without bound.
  * - Calls that wait (long-polls) are parked by seqid, so the client can cancel them, and so that closing the
@@ -402,9 +403,9 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   }
 
   /**
-   * The sessions with replies to write once this turn's callbacks are done, in the order they asked: one
-   * microtask writes them all (a message handed to a waiting receiver goes out before its sender's
-   * acknowledgement, as each was asked for in that order).
+   * The sessions with replies to write, in the order they asked (a message handed to a waiting receiver goes
+   * out before its sender's acknowledgement). #flushAll writes them all: when an input chunk has been served,
+   * and in a microtask for the replies made outside it.
    */
   static #toFlush: Session[] = []
 
