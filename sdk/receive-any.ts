@@ -71,9 +71,10 @@ export class ReceiveGatherer {
   constructor(readonly transport: AnyTransport) {}
 
   /**
-   * Runs fn in the next tick. All pools defer through here, so that their calls are sent in the same tick
-   * callback that gathers them: no second tick, and they go out in the same write as the calls made by the
-   * promise callbacks before it (a receive loop's next receive() and the send() it makes after it).
+   * Runs fn in the gatherer's next tick, once the promise callbacks queued so far have run (#schedule). All
+   * pools defer through here, so that their calls are sent in the same tick callback that gathers them: no
+   * second tick, and they go out in the same write as the calls made by those promise callbacks (a receive
+   * loop's next receive() and the send() it makes after it).
    */
   defer(fn: () => void): void {
     this.#deferred.push(fn)

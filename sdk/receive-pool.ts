@@ -30,7 +30,7 @@ export interface PoolTransport {
    * resolve or reject is called once, never before take() returns.
    */
   take(recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void
-  /** Runs fn in the next tick, with the other pools' deferred calls, before the gathered calls are sent. */
+  /** Runs fn once this tick's promise callbacks have run, with the other pools' deferred calls, before the gathered calls are sent. */
   defer(fn: () => void): void
   putBack(messages: Message[]): void
 }
@@ -103,8 +103,8 @@ export class ReceivePool {
    * Asks the daemon for messages for the calls not yet covered. A call made while the pool has nothing in
    * flight goes out at once, in the order of the client's other calls. Calls made while the pool is busy, e.g.
    * the next receive() of each loop that was just handed a message, are asked for together once this tick's
-   * promise callbacks have run (transport.defer: one process.nextTick for every pool, which runs after the
-   * microtasks queued before it, and then sends what the pools asked for, gathered across mailboxes).
+   * promise callbacks have run (transport.defer: one tick callback for every pool, which runs after those
+   * microtasks, and then sends what the pools asked for, gathered across mailboxes).
    */
   #schedule(): void {
     if (this.#issueQueued || this.#active <= this.#requested) return
