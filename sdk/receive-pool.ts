@@ -30,7 +30,10 @@ export interface PoolTransport {
    * resolve or reject is called once, never before take() returns.
    */
   take(recipient: string, max: number, handle: CancelHandle, gather: boolean, resolve: Resolve, reject: Reject): void
-  /** Runs fn once this tick's promise callbacks have run, with the other pools' deferred calls, before the gathered calls are sent. */
+  /**
+   * Runs fn once this tick's promise callbacks have run, with the other pools' deferred calls, before the
+   * gathered calls are sent.
+   */
   defer(fn: () => void): void
   putBack(messages: Message[]): void
 }
