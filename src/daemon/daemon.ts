@@ -18,6 +18,7 @@ import type { DaemonStatus, Message } from '../gen/thriftbus.js'
 import { VERSION } from '../version.js'
 import { defaultSocketPath, defaultStateDir, isWindowsPipe } from '../wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.js'
+import { seedMethodNames } from '../wire/utf8.js'
 import { claimEndpoint } from './listen.js'
 import { stderrLogger, type Logger } from './log.js'
 import { messageServiceBindings } from './message-service.js'
@@ -255,6 +256,8 @@ export class Daemon implements SessionHost {
     // Published messages and subscriptions take their ids from the mailboxes' sequence: one id space.
     this.topics = new TopicEngine({ clock: options.clock, store, nextId: () => this.broker.nextId() })
     this.methods = new Map([...messageServiceBindings(this), ...pubsubServiceBindings(this)])
+    // A method name decoded from a header is then the map's own key: the lookup compares pointers.
+    seedMethodNames(this.methods.keys())
   }
 
   /**

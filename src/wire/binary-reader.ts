@@ -2,7 +2,7 @@
 import { T_STOP } from '../gen/thriftbus.js'
 import { ProtocolError } from './protocol-error.js'
 import { WireReader, type MessageHeader } from './reader.js'
-import { utf8Slice } from './utf8.js'
+import { methodNameSlice } from './utf8.js'
 
 const VERSION_MASK = 0xffff0000 | 0
 const VERSION_1 = 0x80010000 | 0
@@ -14,7 +14,7 @@ export class BinaryReader extends WireReader {
       if ((v & VERSION_MASK) !== VERSION_1) {
         throw new ProtocolError(`bad binary protocol version 0x${(v >>> 0).toString(16)}`)
       }
-      const name = this.readString()
+      const name = this.readName()
       return { name, type: v & 0xff, seqid: this.readI32() }
     }
     // Old non-strict binary (strictWrite = false): the header starts with the name's length.
@@ -23,7 +23,7 @@ export class BinaryReader extends WireReader {
       this.underrun = true
       return { name: '', type: 0, seqid: 0 }
     }
-    const name = utf8Slice(this.buf, this.pos, this.pos + n)
+    const name = this.skipNames ? '' : methodNameSlice(this.buf, this.pos, this.pos + n)
     this.pos += n
     const type = this.readByte()
     return { name, type, seqid: this.readI32() }

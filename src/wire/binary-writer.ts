@@ -3,13 +3,47 @@ import { T_STOP } from '../gen/thriftbus.js'
 import { WireWriter } from './writer.js'
 import { utf8Write } from './utf8.js'
 
-const VERSION_1 = 0x80010000
+
+/**
+ * Method names as a header carries them (i32 length, then UTF-8), by name: a header is then one copy of
+ * bytes. Names are few (the IDL's, and the services routed through the daemon); the map is emptied if it ever
+ * holds MAX_ENCODED_NAMES, so that a stream of made-up names cannot grow it.
+ */
+const encodedNames = new Map<string, Uint8Array>()
+const MAX_ENCODED_NAMES = 1024
+
+function encodedName(name: string): Uint8Array {
+  let bytes = encodedNames.get(name)
+  if (bytes === undefined) {
+    const utf8 = Buffer.from(name)
+    bytes = new Uint8Array(4 + utf8.length)
+    new DataView(bytes.buffer).setInt32(0, utf8.length)
+    bytes.set(utf8, 4)
+    if (encodedNames.size >= MAX_ENCODED_NAMES) encodedNames.clear()
+    encodedNames.set(name, bytes)
+  }
+  return bytes
+}
 
 export class BinaryWriter extends WireWriter {
   protected writeMessageHeader(name: string, type: number, seqid: number): void {
-    this.writeI32((VERSION_1 | type) | 0)
-    this.writeString(name)
-    this.writeI32(seqid)
+    const encoded = encodedName(name)
+    const n = encoded.length
+    this.ensure(8 + n)
+    const b = this.buf
+    let p = this.pos
+    b[p] = 0x80
+    b[p + 1] = 0x01
+    b[p + 2] = 0
+    b[p + 3] = type & 0xff
+    p += 4
+    b.set(encoded, p)
+    p += n
+    b[p] = (seqid >>> 24) & 0xff
+    b[p + 1] = (seqid >>> 16) & 0xff
+    b[p + 2] = (seqid >>> 8) & 0xff
+    b[p + 3] = seqid & 0xff
+    this.pos = p + 4
   }
 
   writeStructBegin(): void {}

@@ -45,7 +45,7 @@ export class CompactReader extends WireReader {
     }
     this.pos += 2
     const seqid = this.readVarint32() | 0
-    const name = this.readString()
+    const name = this.readName()
     return { name, type: (vt >> 5) & 0x07, seqid }
   }
 

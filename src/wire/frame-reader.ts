@@ -107,8 +107,12 @@ export class FrameReader {
   format: WireFormat | undefined
   readonly maxBytes: number
 
-  constructor(maxBytes: number, format?: WireFormat) {
+  /** False: messages come back with an empty name (a client matching replies by seqid has no use for it). */
+  readonly #names: boolean
+
+  constructor(maxBytes: number, format?: WireFormat, options: { names?: boolean } = {}) {
     this.maxBytes = maxBytes
+    this.#names = options.names ?? true
     if (format) this.#setFormat(format)
   }
 
@@ -149,18 +153,14 @@ export class FrameReader {
   #setFormat(format: WireFormat): void {
     this.format = format
     this.#reader = createReader(format, this.maxBytes)
+    this.#reader.skipNames = !this.#names
   }
 
   #nextFramed<T>(decode: BodyDecoder<T>): IncomingMessage<T> | undefined {
     const available = this.#end - this.#start
     if (available < 4) return undefined
     const size = this.#buf.readInt32BE(this.#start)
-    if (size <= 0) throw new ProtocolError(`bad frame length ${size}`)
-    if (size > this.maxBytes) {
-      const err = new ProtocolError(`frame of ${size} bytes is over the ${this.maxBytes}-byte message limit`, true)
-      this.#annotate(err, this.#start + 4, this.#end)
-      throw err
-    }
+    if (size <= 0 || size > this.maxBytes) this.#badFrameLength(size)
     if (available < 4 + size) {
       this.#reserve(4 + size - available)
       return undefined
@@ -169,11 +169,20 @@ export class FrameReader {
     const bodyEnd = this.#start + 4 + size
     r.reset(this.#buf, this.#start + 4, bodyEnd)
     const msg = this.#decode(r, decode)
-    if (r.underrun) {
-      throw annotated(new ProtocolError(`truncated message: the ${size}-byte frame ends inside it`), msg)
-    }
+    if (r.underrun) throw truncated(size, msg)
     this.#consume(bodyEnd)
     return msg
+  }
+
+  /**
+   * Throws the error for a frame length out of bounds. This and truncated() are functions of their own: with
+   * the size in several template strings inline, V8 converted it to a string on every frame, ahead of the checks.
+   */
+  #badFrameLength(size: number): never {
+    if (size <= 0) throw new ProtocolError(`bad frame length ${size}`)
+    const err = new ProtocolError(`frame of ${size} bytes is over the ${this.maxBytes}-byte message limit`, true)
+    this.#annotate(err, this.#start + 4, this.#end)
+    throw err
   }
 
   #nextBuffered<T>(decode: BodyDecoder<T>): IncomingMessage<T> | undefined {
@@ -247,4 +256,8 @@ function annotated<E extends ProtocolError>(err: E, header: MessageHeader): E {
     err.method = header.name
   }
   return err
+}
+
+function truncated(size: number, header: MessageHeader): ProtocolError {
+  return annotated(new ProtocolError(`truncated message: the ${size}-byte frame ends inside it`), header)
 }

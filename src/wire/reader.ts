@@ -13,7 +13,7 @@ import {
 } from '../gen/thriftbus.js'
 import { MAX_NESTING_DEPTH } from './limits.js'
 import { ProtocolError } from './protocol-error.js'
-import { utf8Slice } from './utf8.js'
+import { methodNameSlice, utf8Slice } from './utf8.js'
 
 export interface MessageHeader {
   name: string
@@ -28,6 +28,8 @@ export abstract class WireReader implements ProtocolReader {
   /** Set when a read ran past `end`: the values read since are meaningless, wait for more bytes. */
   underrun = false
   fieldId = 0
+  /** Message headers' method names are skipped, read as '' (see FrameReader's `names` option). */
+  skipNames = false
   /** Strings, binaries and containers longer than this are a ProtocolError. */
   maxBytes: number
   protected depth = 0
@@ -93,6 +95,18 @@ export abstract class WireReader implements ProtocolReader {
     const start = this.pos
     this.pos += n
     return utf8Slice(this.buf, start, this.pos)
+  }
+
+  /** Reads a message header's method name (a string, decoded through the method-name table). */
+  protected readName(): string {
+    const n = this.readLength()
+    if (n < 0 || this.pos + n > this.end) {
+      this.short()
+      return ''
+    }
+    const start = this.pos
+    this.pos += n
+    return this.skipNames ? '' : methodNameSlice(this.buf, start, this.pos)
   }
 
   /** Returns a copy: the buffer it came from is reused for the next bytes. */
@@ -179,8 +193,7 @@ export abstract class WireReader implements ProtocolReader {
   protected containerSize(n: number, actual: number, expected: number): number {
     this.enter()
     if (this.underrun) return 0
-    if (n < 0) throw new ProtocolError(`negative container size ${n}`)
-    if (n > this.maxBytes) throw new ProtocolError(`container of ${n} elements is over the ${this.maxBytes}-byte message limit`, true)
+    if (n < 0 || n > this.maxBytes) badContainerSize(n, this.maxBytes)
     if (expected !== -1 && n > 0 && actual !== expected) {
       throw new ProtocolError(`container holds type ${actual} where type ${expected} was expected`)
     }
@@ -189,8 +202,7 @@ export abstract class WireReader implements ProtocolReader {
   }
 
   protected checkLength(n: number): number {
-    if (n < 0) throw new ProtocolError(`negative length ${n}`)
-    if (n > this.maxBytes) throw new ProtocolError(`length ${n} is over the ${this.maxBytes}-byte message limit`, true)
+    if (n < 0 || n > this.maxBytes) badLength(n, this.maxBytes)
     return n
   }
 
@@ -200,4 +212,18 @@ export abstract class WireReader implements ProtocolReader {
     this.pos = this.end
     return 0
   }
+}
+
+/*
+ * The errors for bad lengths and sizes are thrown by functions of their own: with a number used in two
+ * messages' template strings inline, V8 converted it to a string once, ahead of the checks, on every read.
+ */
+function badLength(n: number, maxBytes: number): never {
+  if (n < 0) throw new ProtocolError(`negative length ${n}`)
+  throw new ProtocolError(`length ${n} is over the ${maxBytes}-byte message limit`, true)
+}
+
+function badContainerSize(n: number, maxBytes: number): never {
+  if (n < 0) throw new ProtocolError(`negative container size ${n}`)
+  throw new ProtocolError(`container of ${n} elements is over the ${maxBytes}-byte message limit`, true)
 }
