@@ -72,6 +72,9 @@ export class Call {
   answered = false
   /** Set while the call waits in the broker (a long-poll). */
   parked: Parked | undefined
+  /** The session's list of parked calls, oldest first (a list, not a Set: no table grows and shrinks per call). */
+  prevParked: Call | undefined
+  nextParked: Call | undefined
 
   constructor(
     readonly session: Session,
@@ -150,8 +153,13 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   readonly #socket: Socket
   readonly #reader: FrameReader
   #writer: WireWriter | undefined
-  /** Calls waiting in the broker. Not keyed by seqid: a client may reuse one (Python's always sends 0). */
-  readonly #parked = new Set<Call>()
+  /**
+   * Calls waiting in the broker, oldest first, linked through the calls (Call.nextParked). Not keyed by seqid:
+   * a client may reuse one (Python's always sends 0).
+   */
+  #parkedFirst: Call | undefined
+  #parkedLast: Call | undefined
+  #parkedCount = 0
   #closed = false
   /** The client has finished sending (or we gave up on it): waiters must not take messages any more. */
   #ended = false
@@ -180,18 +188,13 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
 
   /** How many calls wait (long-polls). */
   get parkedCount(): number {
-    return this.#parked.size
+    return this.#parkedCount
   }
 
   /** Cancels this connection's (oldest) parked call with seqid: it is answered with CANCELLED. */
   cancel(seqid: number): boolean {
-    let call: Call | undefined
-    for (const c of this.#parked) {
-      if (c.seqid === seqid) {
-        call = c
-        break
-      }
-    }
+    let call = this.#parkedFirst
+    while (call && call.seqid !== seqid) call = call.nextParked
     if (!call) return false
     call.parked?.cancel()
     call.fail(new BusError('CANCELLED', 'the receive was cancelled by its caller'))
@@ -199,16 +202,36 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   }
 
   park(call: Call): void {
-    this.#parked.add(call)
+    call.prevParked = this.#parkedLast
+    call.nextParked = undefined
+    if (this.#parkedLast) this.#parkedLast.nextParked = call
+    else this.#parkedFirst = call
+    this.#parkedLast = call
+    this.#parkedCount++
   }
 
   unpark(call: Call): void {
-    if (call.parked) this.#parked.delete(call)
+    if (!call.parked) return
+    const { prevParked, nextParked } = call
+    if (prevParked) prevParked.nextParked = nextParked
+    else if (this.#parkedFirst === call) this.#parkedFirst = nextParked
+    else return // not in the list (any more)
+    if (nextParked) nextParked.prevParked = prevParked
+    else this.#parkedLast = prevParked
+    call.prevParked = call.nextParked = undefined
+    this.#parkedCount--
+  }
+
+  /** The parked calls, oldest first, as an array (to walk while they unpark themselves). */
+  #parkedCalls(): Call[] {
+    const calls: Call[] = []
+    for (let call = this.#parkedFirst; call; call = call.nextParked) calls.push(call)
+    return calls
   }
 
   /** Fails every parked call with SHUTTING_DOWN, then closes once the replies are written. */
   shutdown(): void {
-    for (const call of [...this.#parked]) {
+    for (const call of this.#parkedCalls()) {
       call.parked?.cancel()
       call.fail(new BusError('SHUTTING_DOWN', 'the thriftbus daemon is shutting down; reconnect to start or reach a new one'))
     }
@@ -509,10 +532,12 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
 
   /** Takes every parked call out of the broker: the client cannot receive what they would take. */
   #releaseParked(): void {
-    for (const call of this.#parked) {
+    for (const call of this.#parkedCalls()) {
       call.parked?.cancel()
       call.answered = true
+      call.prevParked = call.nextParked = undefined
     }
-    this.#parked.clear()
+    this.#parkedFirst = this.#parkedLast = undefined
+    this.#parkedCount = 0
   }
 }
