@@ -13,6 +13,7 @@
  * not know the call (older than the SDK) gets no batches.
  */
 import type { Socket } from 'node:net'
+import { nextTick } from 'node:process'
 import { BusError, type BusErrorCode } from '../src/errors.js'
 import {
   ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MessageService, T_LIST, T_STRUCT, writeMessage,
@@ -23,6 +24,7 @@ import { FrameReader, createWriter } from '../src/wire/frame-reader.js'
 import { REPLY_SLACK_BYTES } from '../src/wire/limits.js'
 import type { MessageHeader, WireReader } from '../src/wire/reader.js'
 import type { WireWriter } from '../src/wire/writer.js'
+import { SeqidTable } from './seqid-table.js'
 
 const FORMAT = { protocol: 'binary', transport: 'framed' } as const
 const { sendMessage, sendMessages, limits: limitsCall } = MessageService.methods
@@ -69,7 +71,7 @@ export class Connection {
   readonly #socket: Socket
   readonly #writer: WireWriter
   readonly #reader: FrameReader
-  readonly #pending = new Map<number, PendingCall>()
+  readonly #pending = new SeqidTable<PendingCall>()
   #seqid = 0
   #flushQueued = false
   #closed = false
@@ -94,7 +96,7 @@ export class Connection {
   constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void) {
     this.#socket = socket
     this.#writer = createWriter(FORMAT, maxMessageBytes)
-    this.#reader = new FrameReader(maxMessageBytes + REPLY_SLACK_BYTES, FORMAT)
+    this.#reader = new FrameReader(maxMessageBytes + REPLY_SLACK_BYTES, FORMAT, { names: false })
     this.#onClose = onClose
     this.#maxMessageBytes = maxMessageBytes
     socket.setNoDelay(true)
@@ -207,13 +209,13 @@ export class Connection {
       // After this tick's promise callbacks (nextTick runs once the microtask queue is empty): the calls they
       // make, such as a receive pool's next shared call, leave in the same write.
       this.#flushQueued = true
-      process.nextTick(this.#flush)
+      nextTick(this.#flush)
     }
   }
 
   /** The calls waiting for their replies (the sends of a batch one by one). */
   *pendingCalls(): IterableIterator<PendingCall> {
-    for (const p of this.#pending.values()) {
+    for (const p of this.#pending.inOrder(this.#seqid)) {
       if (p instanceof SendBatch) yield* p.calls
       else yield p
     }
@@ -270,7 +272,7 @@ export class Connection {
     this.#closed = true
     this.#batch = undefined
     this.#lone = undefined
-    const pending = [...this.#pending.values()]
+    const pending = this.#pending.inOrder(this.#seqid)
     this.#pending.clear()
     const err = new BusError('CLOSED', `lost the connection to the daemon: ${cause.message}`, { cause })
     for (const p of pending) p.settle(undefined, err)

@@ -14,6 +14,7 @@
  *   daemon once none of its calls wants it, and messages it brings for cancelled calls are put back at the head
  *   of their mailboxes, as for any cancelled receive.
  */
+import { nextTick } from 'node:process'
 import { BusError } from '../src/errors.js'
 import type { Message } from '../src/gen/thriftbus.js'
 import { soon } from '../src/soon.js'
@@ -105,7 +106,7 @@ export class ReceiveGatherer {
   }
 
   readonly #tick = (): void => {
-    process.nextTick(this.#run)
+    nextTick(this.#run)
   }
 
   readonly #run = (): void => {

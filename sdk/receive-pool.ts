@@ -44,6 +44,9 @@ class SharedCall implements CancelHandle {
   cancelled = false
   /** Set by the client once the call is written. */
   cancel: (() => void) | undefined
+  /** The pool's shared calls in flight, linked oldest to newest (a list: no Set table to grow and shrink per call). */
+  older: SharedCall | undefined
+  newer: SharedCall | undefined
   constructor(readonly max: number) {}
 }
 
@@ -72,8 +75,8 @@ export class ReceivePool {
   #issueQueued = false
   /** Set while handing out a reply, until the deferred issue: receive() calls made meanwhile wait for it. */
   #delivering = false
-  /** The shared calls in flight, newest last. */
-  readonly #calls = new Set<SharedCall>()
+  /** The newest shared call in flight; the others are linked through SharedCall.older. */
+  #newestCall: SharedCall | undefined
 
   constructor(
     readonly recipient: string,
@@ -83,7 +86,7 @@ export class ReceivePool {
   ) {}
 
   get idle(): boolean {
-    return this.#active === 0 && this.#calls.size === 0
+    return this.#active === 0 && this.#newestCall === undefined
   }
 
   /** One message, waiting until one arrives or signal aborts. */
@@ -136,7 +139,9 @@ export class ReceivePool {
       const max = Math.min(this.#active - this.#requested, MAX_SHARED_BATCH)
       this.#requested += max
       const call = new SharedCall(max)
-      this.#calls.add(call)
+      call.older = this.#newestCall
+      if (call.older) call.older.newer = call
+      this.#newestCall = call
       this.transport.take(
         this.recipient, max, call, gather,
         (messages) => this.#ended(call, messages, undefined),
@@ -146,7 +151,10 @@ export class ReceivePool {
   }
 
   #ended(call: SharedCall, messages: Message[] | undefined, err: unknown): void {
-    this.#calls.delete(call)
+    if (call.newer) call.newer.older = call.older
+    else if (this.#newestCall === call) this.#newestCall = call.older
+    if (call.older) call.older.newer = call.newer
+    call.older = call.newer = undefined
     if (!call.cancelled) this.#requested -= call.max
     this.#delivering = true
     this.#deferIssue()
@@ -209,7 +217,8 @@ export class ReceivePool {
     if (w.done) return
     this.#settle(w)
     w.reject(err)
-    for (const call of [...this.#calls].reverse()) {
+    // Cancelling a call may end it at once, unlinking it: the next one is read before.
+    for (let call = this.#newestCall, older = call?.older; call; call = older, older = call?.older) {
       if (call.cancelled || this.#requested - call.max < this.#active) continue
       call.cancelled = true
       this.#requested -= call.max
