@@ -8,7 +8,8 @@
 //   wake3  B's write until the server's read returns      proc2  the server's read until its write to A
 //   wake4  that write until A's read returns
 // A wake is the kernel handing the bytes over and scheduling the reader; a proc is user space (and the system
-// calls it makes). Needs `perf` with tracepoint access (root, or kernel.perf_event_paranoid <= -1).
+// calls it makes). A last line splits the wakes by where the reader ran: on the writer's CPU (it waits for the
+// writer to block) or on the other one (on a VM, waking an idle virtual CPU is most of a wake). Needs `perf` with tracepoint access (root, or kernel.perf_event_paranoid <= -1).
 // Usage: node bench/micro/rtt-stages.mjs [ceiling|memory|durable, default memory] [dist folder, default ./dist]
 import { execFileSync, fork, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -97,10 +98,11 @@ function perf (args, options) {
 function report (text, S, A, B) {
   const events = []
   for (const line of text.split('\n')) {
-    const m = /\s(\d+)\s+\[\d+\]\s+([\d.]+):\s+syscalls:(sys_exit_read|sys_enter_write):\s+(.*)/.exec(line)
+    const m = /\s(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+syscalls:(sys_exit_read|sys_enter_write):\s+(.*)/.exec(line)
     if (!m) continue
-    const bytes = m[3] === 'sys_exit_read' ? parseInt(m[4], 16) : parseInt(/count: (0x[0-9a-f]+)/.exec(m[4])?.[1] ?? '0', 16)
-    if (bytes > 64) events.push({ pid: m[1], t: Number(m[2]) * 1e6, write: m[3] === 'sys_enter_write' })
+    const [, pid, cpu, time, call, rest] = m
+    const bytes = call === 'sys_exit_read' ? parseInt(rest, 16) : parseInt(/count: (0x[0-9a-f]+)/.exec(rest)?.[1] ?? '0', 16)
+    if (bytes > 64) events.push({ pid, cpu, t: Number(time) * 1e6, write: call === 'sys_enter_write' })
   }
   // Each stage ends at an event of (pid, write?); its length is the time since the previous stage's end.
   const stages = [['wake1', S, false], ['proc1', S, true], ['wake2', B, false], ['pong', B, true],
@@ -110,6 +112,8 @@ function report (text, S, A, B) {
   let i = -1
   let last = 0
   let lastPing = 0
+  let lastCpu = null
+  const byPlacement = { same: [], other: [] } // wakes onto the writer's CPU, and onto the other one
   for (const e of events) {
     if (i === -1) {
       if (e.pid === A && e.write) { i = 0; last = lastPing = e.t }
@@ -118,11 +122,15 @@ function report (text, S, A, B) {
     const [name, pid, write] = stages[i]
     if (e.pid !== pid || e.write !== write) continue
     got[name].push(e.t - last)
+    if (name.startsWith('wake')) byPlacement[e.cpu === lastCpu ? 'same' : 'other'].push(e.t - last)
     last = e.t
+    lastCpu = e.cpu
     i = (i + 1) % stages.length
     if (i === 0) { rt.push(e.t - lastPing); lastPing = e.t }
   }
   const med = (a) => a.length ? Math.round([...a].sort((x, y) => x - y)[a.length >> 1]) : NaN
   console.log(`${kind}: ${rt.length} round trips traced, median ${med(rt)} µs (the tracing adds a few µs per stage)`)
   console.log(stages.map(([name]) => `${name} ${med(got[name])}`).join(' | '))
+  const share = (a) => Math.round(100 * a.length / (byPlacement.same.length + byPlacement.other.length))
+  console.log(`wakes onto the writer's CPU: ${share(byPlacement.same)}%, median ${med(byPlacement.same)} µs; onto the other CPU: ${share(byPlacement.other)}%, median ${med(byPlacement.other)} µs`)
 }
