@@ -12,7 +12,7 @@
  * limit, which may be lower than the SDK's); sends made before that answer go alone, and a daemon that does
  * not know the call (older than the SDK) gets no batches.
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { nextTick } from 'node:process'
 import { BusError, type BusErrorCode } from '../src/errors.js'
 import {
@@ -27,6 +27,8 @@ import type { WireWriter } from '../src/wire/writer.js'
 import { SeqidTable } from './seqid-table.js'
 
 const FORMAT = { protocol: 'binary', transport: 'framed' } as const
+/** Socket#write, called with .call: Node's stream prototypes are in dictionary mode, so `socket.write` is a full lookup. */
+const socketWrite = Socket.prototype.write
 const { sendMessage, sendMessages, limits: limitsCall } = MessageService.methods
 
 /** Largest message (by an upper bound of its encoded size) that joins a send batch; larger ones go alone. */
@@ -237,7 +239,7 @@ export class Connection {
     this.#lone = undefined
     if (this.#batch && !this.#closed) this.#closeBatch()
     const out = this.#writer.take()
-    if (out && !this.#closed) this.#socket.write(out)
+    if (out && !this.#closed) socketWrite.call(this.#socket, out)
   }
 
   readonly #decode = (header: MessageHeader, r: WireReader): unknown => {

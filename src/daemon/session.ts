@@ -13,7 +13,7 @@
  *   are captured without decoding and the Router forwards them to a provider connection; a provider's REPLY or
  *   EXCEPTION messages go back the same way. A session is both a possible caller and a possible provider.
  */
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { BusError, isBusError } from '../errors.js'
 import {
   ErrorCode, MESSAGE_CALL, MESSAGE_EXCEPTION, MESSAGE_ONEWAY, MESSAGE_REPLY, type Message, type MethodCodec,
@@ -29,6 +29,12 @@ import type { WireWriter } from '../wire/writer.js'
 import type { Parked } from '../broker/broker.js'
 import { soon } from '../soon.js'
 import type { Logger } from './log.js'
+
+/**
+ * Socket#write, called as socketWrite.call(socket, ...). Node's stream prototypes keep their properties in
+ * dictionary mode, so `socket.write` is a full property lookup (a LoadIC call) on every flush.
+ */
+const socketWrite = Socket.prototype.write
 
 /** A connection being closed by the daemon gets this long to take its last replies. */
 const CLOSE_GRACE_MS = 2_000
@@ -482,8 +488,8 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
       return
     }
     const written = delivering.length === 0
-      ? this.#socket.write(out)
-      : this.#socket.write(out, (err) => {
+      ? socketWrite.call(this.#socket, out)
+      : socketWrite.call(this.#socket, out, undefined, (err?: Error | null) => {
         if (err) this.host.returnUndelivered(delivering)
       })
     if (!written && !this.#readPaused) {

@@ -159,7 +159,9 @@ export class FrameReader {
   #nextFramed<T>(decode: BodyDecoder<T>): IncomingMessage<T> | undefined {
     const available = this.#end - this.#start
     if (available < 4) return undefined
-    const size = this.#buf.readInt32BE(this.#start)
+    const b = this.#buf
+    const at = this.#start
+    const size = (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!
     if (size <= 0 || size > this.maxBytes) this.#badFrameLength(size)
     if (available < 4 + size) {
       this.#reserve(4 + size - available)

@@ -49,7 +49,7 @@ export abstract class WireWriter implements ProtocolWriter {
       this.pos = start
       throw new ProtocolError(`message of ${size} bytes is over the ${this.maxBytes}-byte limit`, true)
     }
-    if (this.framed) this.buf.writeInt32BE(size, start)
+    if (this.framed) putI32(this.buf, start, size)
   }
 
   /** Appends bytes already encoded in this writer's protocol (a relayed struct), unchanged. */
@@ -88,7 +88,7 @@ export abstract class WireWriter implements ProtocolWriter {
 
   /** Overwrites 4 bytes of the open message, big-endian, at offset (e.g. a list's count, once it is known). */
   patchI32(offset: number, v: number): void {
-    this.buf.writeInt32BE(v, this.#messageStart + offset)
+    putI32(this.buf, this.#messageStart + offset, v)
   }
 
   /** Drops a message begun but not ended (its encoding threw). */
@@ -155,4 +155,12 @@ export abstract class WireWriter implements ProtocolWriter {
     if (this.#messageStart >= 0) this.#messageStart -= keepFrom
     this.pos = used
   }
+}
+
+/** Writes v big-endian at buf[at, at + 4): inline byte stores, where Buffer#writeInt32BE is a call with checks. */
+function putI32(buf: Buffer, at: number, v: number): void {
+  buf[at] = (v >>> 24) & 0xff
+  buf[at + 1] = (v >>> 16) & 0xff
+  buf[at + 2] = (v >>> 8) & 0xff
+  buf[at + 3] = v & 0xff
 }
