@@ -3,8 +3,9 @@
 // one of the two other processes run under `valgrind --tool=callgrind`. Counting starts after a warm-up (V8 has
 // optimised the hot path by then) and covers N round trips. Unlike a timing, the count barely moves with
 // what else the machine is doing, so a change of a few percent in one process's work shows up run after run
-// (repeat runs agree within about 1.5%: GC and JIT timing still vary). It counts user space only, not the
-// kernel, and instructions, not cache misses.
+// (runs close together agree within about 1.5%). Over an hour one build's count can drift by a few percent
+// (how replies share reads depends on the processes' timing): compare builds in alternation. It counts user
+// space only, not the kernel, and instructions, not cache misses.
 //   node bench/micro/rtt-instructions.mjs [ceiling|memory|durable] [server|echo] [N=3000] [--by-function]
 // --by-function lists the instructions per round trip of the 40 costliest functions, V8's JIT code named
 // through the process's --perf-basic-prof map. Needs valgrind (Debian: apt-get install valgrind).
