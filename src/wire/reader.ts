@@ -87,38 +87,32 @@ export abstract class WireReader implements ProtocolReader {
   }
 
   readString(): string {
-    const n = this.readLength()
-    if (n < 0 || this.pos + n > this.end) {
-      this.short()
-      return ''
-    }
-    const start = this.pos
-    this.pos += n
-    return utf8Slice(this.buf, start, this.pos)
+    const start = this.#lengthPrefixed()
+    return start < 0 ? '' : utf8Slice(this.buf, start, this.pos)
   }
 
   /** Reads a message header's method name (a string, decoded through the method-name table). */
   protected readName(): string {
-    const n = this.readLength()
-    if (n < 0 || this.pos + n > this.end) {
-      this.short()
-      return ''
-    }
-    const start = this.pos
-    this.pos += n
-    return this.skipNames ? '' : methodNameSlice(this.buf, start, this.pos)
+    const start = this.#lengthPrefixed()
+    return start < 0 || this.skipNames ? '' : methodNameSlice(this.buf, start, this.pos)
   }
 
   /** Returns a copy: the buffer it came from is reused for the next bytes. */
   readBinary(): Uint8Array {
+    const start = this.#lengthPrefixed()
+    return start < 0 ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(start, this.pos))
+  }
+
+  /** Reads a length prefix and steps over that many bytes; returns where they start, or -1 on an underrun. */
+  #lengthPrefixed(): number {
     const n = this.readLength()
     if (n < 0 || this.pos + n > this.end) {
       this.short()
-      return Buffer.alloc(0)
+      return -1
     }
     const start = this.pos
     this.pos += n
-    return Buffer.from(this.buf.subarray(start, this.pos))
+    return start
   }
 
   skip(type: number): void {
@@ -129,12 +123,7 @@ export abstract class WireReader implements ProtocolReader {
       case T_I32: this.readI32(); return
       case T_I64: this.readI64(); return
       case T_DOUBLE: this.readDouble(); return
-      case T_STRING: {
-        const n = this.readLength()
-        if (n < 0 || this.pos + n > this.end) this.short()
-        else this.pos += n
-        return
-      }
+      case T_STRING: this.#lengthPrefixed(); return
       case T_STRUCT: {
         this.readStructBegin()
         for (;;) {
