@@ -8,7 +8,6 @@
  * while it waits is also cancelled on the daemon, and a message that was already on its way back is put back
  * at the head of its mailbox, so an aborted receive loses nothing.
  */
-import { connect as netConnect } from 'node:net'
 import { basename } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BusError, isBusError } from '../src/errors.js'
@@ -17,7 +16,7 @@ import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wi
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
 import { soon } from '../src/soon.js'
 import { capture, captured } from './captured.js'
-import { Connection, type PendingCall } from './connection.js'
+import { Connection, connectionSocket, type PendingCall } from './connection.js'
 import { ReceiveGatherer, type Reject, type Resolve } from './receive-any.js'
 import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
@@ -650,11 +649,12 @@ export class Client {
 
   #open(): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect(this.socket)
+      const { socket, attach } = connectionSocket(this.socket)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
         const conn: Connection = new Connection(socket, this.#options.maxMessageBytes, () => this.#lost(conn))
+        attach(conn)
         resolve(conn)
       })
     })

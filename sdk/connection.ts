@@ -12,7 +12,7 @@
  * limit, which may be lower than the SDK's); sends made before that answer go alone, and a daemon that does
  * not know the call (older than the SDK) gets no batches.
  */
-import { Socket } from 'node:net'
+import { connect as netConnect, Socket } from 'node:net'
 import { nextTick } from 'node:process'
 import { BusError, type BusErrorCode } from '../src/errors.js'
 import {
@@ -69,6 +69,29 @@ class SendBatch implements PendingCall {
   }
 }
 
+/** Bytes the socket reads at most at once into a connection's read buffer (Node's own default read size). */
+const READ_BUFFER_BYTES = 64 * 1024
+
+/**
+ * Opens the socket for a Connection. Replies are read through `onread` into one buffer of the connection's,
+ * not as 'data' events: Node then neither allocates a Buffer per read nor runs its stream machinery (push,
+ * emit, maybeReadMore) on every reply. received() gets the bytes until the connection is set.
+ */
+export function connectionSocket(path: string): { socket: Socket, attach: (conn: Connection) => void } {
+  let conn: Connection | undefined
+  const socket = netConnect({
+    path,
+    onread: {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback: (length: number, buf: Uint8Array): boolean => {
+        conn?.received(buf as Buffer, length)
+        return true
+      },
+    },
+  })
+  return { socket, attach: (c) => { conn = c } }
+}
+
 export class Connection {
   readonly #socket: Socket
   readonly #writer: WireWriter
@@ -103,7 +126,6 @@ export class Connection {
     this.#maxMessageBytes = maxMessageBytes
     socket.setNoDelay(true)
     let cause: Error | undefined
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
     this.#limitsSeqid = this.call(limitsCall, {}, { codec: limitsCall, settle: (result) => this.#configure(result?.success) })
@@ -252,8 +274,12 @@ export class Connection {
     return pending.codec.readResult(r)
   }
 
-  #onData(chunk: Buffer): void {
-    this.#reader.push(chunk)
+  /**
+   * Reads the bytes the socket put in its read buffer (see connectionSocket): buf[0, length), which the socket
+   * reuses for its next read.
+   */
+  received(buf: Buffer, length: number): void {
+    this.#reader.push(buf, length)
     try {
       for (;;) {
         const msg = this.#reader.next(this.#decode)
@@ -266,7 +292,9 @@ export class Connection {
       }
     } catch (err) {
       this.destroy(new Error(`the daemon sent a malformed reply: ${(err as Error).message}`))
+      return
     }
+    this.#reader.release()
   }
 
   #closedBy(cause: Error): void {

@@ -6,9 +6,10 @@
 // (runs close together agree within about 1.5%). Over an hour one build's count can drift by a few percent
 // (how replies share reads depends on the processes' timing): compare builds in alternation. It counts user
 // space only, not the kernel, and instructions, not cache misses.
-//   node bench/micro/rtt-instructions.mjs [ceiling|memory|durable] [server|echo] [N=3000] [--by-function]
-// --by-function lists the instructions per round trip of the 40 costliest functions, V8's JIT code named
-// through the process's --perf-basic-prof map. Needs valgrind (Debian: apt-get install valgrind).
+//   node bench/micro/rtt-instructions.mjs [ceiling|memory|durable] [server|echo] [N=3000] [--by-function] [--callers=NAME]
+// --by-function lists the instructions per round trip of the 40 (env TOP) costliest functions, V8's JIT code
+// named through the process's --perf-basic-prof map; --callers=NAME adds the callers of the functions whose
+// names contain NAME. Needs valgrind (Debian: apt-get install valgrind).
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,6 +20,8 @@ import { sleep, waitForSocket } from '../common.mjs'
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 const byFunction = process.argv.includes('--by-function')
+/** --callers=NAME: also list, for each function whose name contains NAME, what calls it (inclusive cost). */
+const callersOf = process.argv.find((a) => a.startsWith('--callers='))?.slice('--callers='.length)
 const [kind = 'memory', who = 'server', nArg = '3000', role, socket] = args
 const N = Number(nArg)
 const WARM = 5000
@@ -115,23 +118,40 @@ function report (text, map) {
   }
   const names = new Map()
   const cost = new Map()
+  const callers = new Map() // `callee <- caller` -> inclusive instructions of those calls
   let current
+  let callee
   let skipNext = false
   for (const line of text.split('\n')) {
     const m = /^(c?fn)=\((\d+)\)(?: (.*))?/.exec(line)
     if (m) {
       if (m[3]) names.set(m[2], m[3])
       if (m[1] === 'fn') current = nameOf(names.get(m[2]))
+      else callee = nameOf(names.get(m[2]))
       continue
     }
     if (line.startsWith('calls=')) { skipNext = true; continue } // the next line is the call's inclusive cost
     if (/^[0-9+*-]/.test(line)) {
-      if (skipNext) { skipNext = false; continue }
-      const self = Number(line.split(' ')[1])
-      if (current && self) cost.set(current, (cost.get(current) ?? 0) + self)
+      const n = Number(line.split(' ')[1])
+      if (skipNext) {
+        skipNext = false
+        if (callersOf && callee?.includes(callersOf) && n) {
+          const key = `${callee.slice(0, 60)} <- ${current}`
+          callers.set(key, (callers.get(key) ?? 0) + n)
+        }
+        continue
+      }
+      if (current && n) cost.set(current, (cost.get(current) ?? 0) + n)
     }
   }
-  for (const [name, n] of [...cost].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
-    console.log(`${String(Math.round(n / N)).padStart(7)}  ${name.slice(0, 140)}`)
+  const print = (map, count) => {
+    for (const [name, n] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count)) {
+      console.log(`${String(Math.round(n / N)).padStart(7)}  ${name.slice(0, 160)}`)
+    }
+  }
+  print(cost, Number(process.env.TOP ?? 40))
+  if (callersOf) {
+    console.log(`\ncallers of ${callersOf} (instructions of the calls, callee included):`)
+    print(callers, 30)
   }
 }

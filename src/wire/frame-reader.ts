@@ -121,18 +121,34 @@ export class FrameReader {
     return this.#end - this.#start
   }
 
-  push(chunk: Buffer): void {
+  /** Adds chunk[0, length) to the bytes to read. Until release(), the reader may keep reading the chunk itself. */
+  push(chunk: Buffer, length = chunk.length): void {
     if (this.#start === this.#end) {
       // Nothing pending: read the chunk in place, no copy.
       this.#buf = chunk
       this.#start = 0
-      this.#end = chunk.length
+      this.#end = length
       this.#owned = false
       return
     }
-    this.#reserve(chunk.length)
-    chunk.copy(this.#buf, this.#end)
-    this.#end += chunk.length
+    this.#reserve(length)
+    chunk.copy(this.#buf, this.#end, 0, length)
+    this.#end += length
+  }
+
+  /**
+   * Lets go of the last chunk pushed, which its owner is about to reuse (a socket's onread buffer): the part of
+   * it not yet read as messages is copied.
+   */
+  release(): void {
+    if (this.#owned) return
+    if (this.#start === this.#end) {
+      this.#buf = NO_BYTES
+      this.#start = 0
+      this.#end = 0
+      return
+    }
+    this.#reserve(0)
   }
 
   /**

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { FrameReader } from '../../src/wire/frame-reader.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
-import { encodeCalls, expectedCall, feed, fmtName, FORMATS, type Call } from './fixtures/wire.js'
+import { encodeCalls, expectedCall, feed, feedReused, fmtName, FORMATS, type Call } from './fixtures/wire.js'
 
 const FULL: Call = {
   seqid: 7,
@@ -94,6 +94,22 @@ for (const format of FORMATS) {
     t.notOk(failure.failed, why)
   })
 
+  t.test(`a ${name} stream read into one reused buffer (a socket's onread) decodes to the same calls`, async (t) => {
+    // Every chunk lands in the same buffer, which is overwritten after release(): bytes the reader kept
+    // pointing into instead of copying would decode as garbage.
+    const failure = fc.check(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: n - 1 }), { maxLength: 12 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), n]
+        const chunks = points.slice(1).map((p, k) => bytes.subarray(points[k]!, p))
+        const reader = new FrameReader(DEFAULT_MAX_MESSAGE_BYTES)
+        const got = feedReused(reader, chunks)
+        return JSON.stringify(got.map((g) => g.call)) === JSON.stringify(want) && reader.buffered === 0
+      }),
+      { numRuns: 200 },
+    )
+    t.notOk(failure.failed, failure.failed ? `counterexample cuts ${JSON.stringify(failure.counterexample)}: ${String(failure.errorInstance ?? 'decoded differently')}` : 'all chunkings agree')
+  })
+
   t.test(`a ${name} call larger than the reader's initial 64 KiB buffer survives splits around the growth points`, async (t) => {
     const big: Call = {
       seqid: 99,
@@ -114,7 +130,9 @@ for (const format of FORMATS) {
     const { got, error } = tryFeed(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks)
     if (error) problems.push(`1000-byte chunks: ${error}`)
     else if (JSON.stringify(got.map((g) => g.call)) !== JSON.stringify(wantBoth)) problems.push('1000-byte chunks')
-    t.same(problems, [], 'every split and the 1000-byte chunking decode both calls')
+    const reused = feedReused(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks)
+    if (JSON.stringify(reused.map((g) => g.call)) !== JSON.stringify(wantBoth)) problems.push('1000-byte chunks in one reused buffer')
+    t.same(problems, [], 'every split and the 1000-byte chunkings decode both calls')
   })
 }
 
