@@ -649,12 +649,11 @@ export class Client {
 
   #open(): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const { socket, attach } = connectionSocket(this.socket)
+      const socket = connectionSocket(this.socket)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
         const conn: Connection = new Connection(socket, this.#options.maxMessageBytes, () => this.#lost(conn))
-        attach(conn)
         resolve(conn)
       })
     })

@@ -72,24 +72,28 @@ class SendBatch implements PendingCall {
 /** Bytes the socket reads at most at once into a connection's read buffer (Node's own default read size). */
 const READ_BUFFER_BYTES = 64 * 1024
 
+/** What each socket from connectionSocket() hands its reads to: the Connection made on it, once there is one. */
+const readTargets = new WeakMap<Socket, { conn: Connection | undefined }>()
+
 /**
- * Opens the socket for a Connection. Replies are read through `onread` into one buffer of the connection's,
- * not as 'data' events: Node then neither allocates a Buffer per read nor runs its stream machinery (push,
- * emit, maybeReadMore) on every reply. received() gets the bytes until the connection is set.
+ * Opens a socket for a Connection. It reads through `onread` into one buffer of its own, not as 'data' events:
+ * Node then neither allocates a Buffer per read nor runs its stream machinery (push, emit, maybeReadMore) on
+ * every reply. The Connection made on it takes the reads over; the daemon sends nothing before the first call.
  */
-export function connectionSocket(path: string): { socket: Socket, attach: (conn: Connection) => void } {
-  let conn: Connection | undefined
+export function connectionSocket(path: string): Socket {
+  const target: { conn: Connection | undefined } = { conn: undefined }
   const socket = netConnect({
     path,
     onread: {
       buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
       callback: (length: number, buf: Uint8Array): boolean => {
-        conn?.received(buf as Buffer, length)
+        target.conn?.received(buf as Buffer, length)
         return true
       },
     },
   })
-  return { socket, attach: (c) => { conn = c } }
+  readTargets.set(socket, target)
+  return socket
 }
 
 export class Connection {
@@ -125,6 +129,9 @@ export class Connection {
     this.#onClose = onClose
     this.#maxMessageBytes = maxMessageBytes
     socket.setNoDelay(true)
+    const target = readTargets.get(socket)
+    if (target) target.conn = this
+    else socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length)) // any other socket
     let cause: Error | undefined
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
@@ -274,10 +281,7 @@ export class Connection {
     return pending.codec.readResult(r)
   }
 
-  /**
-   * Reads the bytes the socket put in its read buffer (see connectionSocket): buf[0, length), which the socket
-   * reuses for its next read.
-   */
+  /** Reads buf[0, length), which the socket may reuse for its next read (see connectionSocket). */
   received(buf: Buffer, length: number): void {
     this.#reader.push(buf, length)
     try {

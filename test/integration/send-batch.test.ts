@@ -11,7 +11,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
-import { BATCH_MESSAGE_BYTES, Connection } from '../../sdk/connection.js'
+import { BATCH_MESSAGE_BYTES, Connection, connectionSocket } from '../../sdk/connection.js'
 import { ApplicationErrorType, writeApplicationException } from '../../src/wire/application-exception.js'
 import { createWriter } from '../../src/wire/frame-reader.js'
 import { ErrorCode, MESSAGE_EXCEPTION, MessageService, type Message } from '../../src/gen/thriftbus.js'
@@ -255,4 +255,28 @@ t.test('the connection\'s own limits call is not a call in flight: closing does 
   t.equal(conn.pendingCount, 0, 'the limits call, unanswered, is not counted')
   conn.call(MessageService.methods.ping, {}, { codec: MessageService.methods.ping, settle: () => {} })
   t.equal(conn.pendingCount, 1, 'a call of the user\'s is')
+})
+
+t.test('a Connection reads replies from any socket: through onread from connectionSocket(), else as data events', async (t) => {
+  const d = await startDaemon(t)
+  const ask = async (sock: Socket): Promise<unknown> => {
+    await new Promise((resolve) => sock.once('connect', resolve))
+    const conn = new Connection(sock, 1 << 20, () => {})
+    t.teardown(() => conn.destroy())
+    // Large enough to take several reads, so that a reply also arrives split across them.
+    const content = 'x'.repeat(200_000)
+    await new Promise<void>((resolve, reject) => {
+      conn.call(MessageService.methods.sendMessage, { message: { sender: 't', recipient: 'big', content } as Message }, {
+        codec: MessageService.methods.sendMessage, settle: (_r: unknown, err: unknown) => (err ? reject(err) : resolve()),
+      })
+    })
+    return new Promise((resolve, reject) => {
+      conn.call(MessageService.methods.receiveMessage, { recipient: 'big', timeoutMs: 0 }, {
+        codec: MessageService.methods.receiveMessage,
+        settle: (r: { success?: Message } | undefined, err: unknown) => (err ? reject(err) : resolve(r?.success?.content.length)),
+      })
+    })
+  }
+  t.equal(await ask(connectionSocket(d.socket)), 200_000, 'onread socket')
+  t.equal(await ask(netConnect(d.socket)), 200_000, 'plain socket')
 })
