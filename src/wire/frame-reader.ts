@@ -141,14 +141,7 @@ export class FrameReader {
    * it not yet read as messages is copied.
    */
   release(): void {
-    if (this.#owned) return
-    if (this.#start === this.#end) {
-      this.#buf = NO_BYTES
-      this.#start = 0
-      this.#end = 0
-      return
-    }
-    this.#reserve(0)
+    if (!this.#owned && this.#start < this.#end) this.#reserve(0)
   }
 
   /**
