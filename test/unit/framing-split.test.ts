@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { FrameReader } from '../../src/wire/frame-reader.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
-import { encodeCalls, expectedCall, feed, feedReused, fmtName, FORMATS, type Call } from './fixtures/wire.js'
+import { encodeCalls, expectedCall, feed, fmtName, FORMATS, type Call } from './fixtures/wire.js'
 
 const FULL: Call = {
   seqid: 7,
@@ -102,7 +102,7 @@ for (const format of FORMATS) {
         const points = [0, ...cuts.sort((a, b) => a - b), n]
         const chunks = points.slice(1).map((p, k) => bytes.subarray(points[k]!, p))
         const reader = new FrameReader(DEFAULT_MAX_MESSAGE_BYTES)
-        const got = feedReused(reader, chunks)
+        const got = feed(reader, chunks, { reused: true })
         return JSON.stringify(got.map((g) => g.call)) === JSON.stringify(want) && reader.buffered === 0
       }),
       { numRuns: 200 },
@@ -130,7 +130,7 @@ for (const format of FORMATS) {
     const { got, error } = tryFeed(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks)
     if (error) problems.push(`1000-byte chunks: ${error}`)
     else if (JSON.stringify(got.map((g) => g.call)) !== JSON.stringify(wantBoth)) problems.push('1000-byte chunks')
-    const reused = feedReused(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks)
+    const reused = feed(new FrameReader(DEFAULT_MAX_MESSAGE_BYTES), chunks, { reused: true })
     if (JSON.stringify(reused.map((g) => g.call)) !== JSON.stringify(wantBoth)) problems.push('1000-byte chunks in one reused buffer')
     t.same(problems, [], 'every split and the 1000-byte chunkings decode both calls')
   })
