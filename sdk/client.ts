@@ -14,9 +14,10 @@ import { BusError, isBusError } from '../src/errors.js'
 import { MessageService, PubSub, type DaemonStatus, type MailboxInfo, type Message, type MethodCodec } from '../src/gen/thriftbus.js'
 import { defaultSocketPath, defaultStateDir, socketPathProblem } from '../src/wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/wire/limits.js'
+import { connectReading } from '../src/wire/socket-reads.js'
 import { soon } from '../src/soon.js'
 import { capture, captured } from './captured.js'
-import { Connection, connectionSocket, type PendingCall } from './connection.js'
+import { Connection, type PendingCall } from './connection.js'
 import { ReceiveGatherer, type Reject, type Resolve } from './receive-any.js'
 import { ReceivePool } from './receive-pool.js'
 import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
@@ -649,7 +650,7 @@ export class Client {
 
   #open(): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = connectionSocket(this.socket)
+      const socket = connectReading(this.socket)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)

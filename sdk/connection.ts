@@ -12,7 +12,7 @@
  * limit, which may be lower than the SDK's); sends made before that answer go alone, and a daemon that does
  * not know the call (older than the SDK) gets no batches.
  */
-import { connect as netConnect, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { nextTick } from 'node:process'
 import { BusError, type BusErrorCode } from '../src/errors.js'
 import {
@@ -21,6 +21,7 @@ import {
 } from '../src/gen/thriftbus.js'
 import { ApplicationErrorType, readApplicationException, type ApplicationException } from '../src/wire/application-exception.js'
 import { FrameReader, createWriter } from '../src/wire/frame-reader.js'
+import { readInto } from '../src/wire/socket-reads.js'
 import { REPLY_SLACK_BYTES } from '../src/wire/limits.js'
 import type { MessageHeader, WireReader } from '../src/wire/reader.js'
 import type { WireWriter } from '../src/wire/writer.js'
@@ -69,33 +70,6 @@ class SendBatch implements PendingCall {
   }
 }
 
-/** Bytes the socket reads at most at once into a connection's read buffer (Node's own default read size). */
-const READ_BUFFER_BYTES = 64 * 1024
-
-/** What each socket from connectionSocket() hands its reads to: the Connection made on it, once there is one. */
-const readTargets = new WeakMap<Socket, { conn: Connection | undefined }>()
-
-/**
- * Opens a socket for a Connection. It reads through `onread` into one buffer of its own, not as 'data' events:
- * Node then neither allocates a Buffer per read nor runs its stream machinery (push, emit, maybeReadMore) on
- * every reply. The Connection made on it takes the reads over; the daemon sends nothing before the first call.
- */
-export function connectionSocket(path: string): Socket {
-  const target: { conn: Connection | undefined } = { conn: undefined }
-  const socket = netConnect({
-    path,
-    onread: {
-      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-      callback: (length: number, buf: Uint8Array): boolean => {
-        target.conn?.received(buf as Buffer, length)
-        return true
-      },
-    },
-  })
-  readTargets.set(socket, target)
-  return socket
-}
-
 export class Connection {
   readonly #socket: Socket
   readonly #writer: WireWriter
@@ -129,9 +103,7 @@ export class Connection {
     this.#onClose = onClose
     this.#maxMessageBytes = maxMessageBytes
     socket.setNoDelay(true)
-    const target = readTargets.get(socket)
-    if (target) target.conn = this
-    else socket.on('data', (chunk: Buffer) => this.received(chunk, chunk.length)) // any other socket
+    readInto(socket, this)
     let cause: Error | undefined
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
@@ -281,7 +253,7 @@ export class Connection {
     return pending.codec.readResult(r)
   }
 
-  /** Reads buf[0, length), which the socket may reuse for its next read (see connectionSocket). */
+  /** ReadSink: reads buf[0, length), which the socket reuses for its next read (see socket-reads.ts). */
   received(buf: Buffer, length: number): void {
     this.#reader.push(buf, length)
     try {

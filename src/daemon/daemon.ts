@@ -18,6 +18,7 @@ import type { DaemonStatus, Message } from '../gen/thriftbus.js'
 import { VERSION } from '../version.js'
 import { defaultSocketPath, defaultStateDir, isWindowsPipe } from '../wire/endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/limits.js'
+import { takeReads } from '../wire/socket-reads.js'
 import { seedMethodNames } from '../wire/utf8.js'
 import { claimEndpoint } from './listen.js'
 import { stderrLogger, type Logger } from './log.js'
@@ -135,7 +136,7 @@ export class Daemon implements SessionHost {
       activationTimeoutMs: Math.max(DEFAULT_ACTIVATION_TIMEOUT_MS, longestStart + 1000),
     })
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve))
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket))
     this.#server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
     this.#server.on('drop', () => {
       this.log('error', `refused a connection: ${this.#sessions.size} connections is the limit (--max-connections)`)
@@ -276,7 +277,7 @@ export class Daemon implements SessionHost {
       socket.destroy()
       return
     }
-    this.#sessions.add(new Session(socket, this))
+    this.#sessions.add(new Session(takeReads(socket), this))
   }
 
   /** Shuts down when the socket file was removed or replaced: nobody can reach this daemon any more. */

@@ -22,6 +22,7 @@ import { splitServiceName, type CallerLink, type ProviderLink, type Router } fro
 import { captureStruct, writeStructBytes, type StructBytes } from '../wire/struct-copy.js'
 import { ApplicationErrorType, writeApplicationException } from '../wire/application-exception.js'
 import { FrameReader, createWriter } from '../wire/frame-reader.js'
+import { readInto } from '../wire/socket-reads.js'
 import { REPLY_SLACK_BYTES } from '../wire/limits.js'
 import { ProtocolError } from '../wire/protocol-error.js'
 import type { MessageHeader, WireReader } from '../wire/reader.js'
@@ -181,7 +182,7 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     this.#socket = socket
     this.host = host
     this.#reader = new FrameReader(host.maxMessageBytes)
-    socket.on('data', this.#onData)
+    readInto(socket, this)
     socket.on('drain', this.#onDrain)
     socket.on('end', this.#onEnd)
     socket.on('error', this.#onError)
@@ -338,10 +339,12 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     return undefined
   }
 
-  readonly #onData = (chunk: Buffer): void => {
+  /** ReadSink: serves the calls in buf[0, length), which the socket may reuse for its next read. */
+  received(buf: Buffer, length: number): void {
     if (!this.active) return
-    this.#reader.push(chunk)
+    this.#reader.push(buf, length)
     this.#serveBuffered()
+    this.#reader.release()
   }
 
   #serveBuffered(): void {

@@ -11,7 +11,8 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
-import { BATCH_MESSAGE_BYTES, Connection, connectionSocket } from '../../sdk/connection.js'
+import { BATCH_MESSAGE_BYTES, Connection } from '../../sdk/connection.js'
+import { connectReading } from '../../src/wire/socket-reads.js'
 import { ApplicationErrorType, writeApplicationException } from '../../src/wire/application-exception.js'
 import { createWriter } from '../../src/wire/frame-reader.js'
 import { ErrorCode, MESSAGE_EXCEPTION, MessageService, type Message } from '../../src/gen/thriftbus.js'
@@ -257,7 +258,7 @@ t.test('the connection\'s own limits call is not a call in flight: closing does 
   t.equal(conn.pendingCount, 1, 'a call of the user\'s is')
 })
 
-t.test('a Connection reads replies from any socket: through onread from connectionSocket(), else as data events', async (t) => {
+t.test('a Connection reads replies from any socket: through onread from connectReading(), else as data events', async (t) => {
   const d = await startDaemon(t)
   const ask = async (sock: Socket): Promise<unknown> => {
     await new Promise((resolve) => sock.once('connect', resolve))
@@ -277,6 +278,6 @@ t.test('a Connection reads replies from any socket: through onread from connecti
       })
     })
   }
-  t.equal(await ask(connectionSocket(d.socket)), 200_000, 'onread socket')
+  t.equal(await ask(connectReading(d.socket)), 200_000, 'onread socket')
   t.equal(await ask(netConnect(d.socket)), 200_000, 'plain socket')
 })
