@@ -84,9 +84,19 @@ function emitStruct(emit, name, fields, doc, isArgs = false) {
   }
   emit('}')
   emit()
+  // Decoded structs are made with `new`, not as object literals: V8 may pretenure a literal's allocation site
+  // (allocate its objects in the old generation from then on) after a few young-generation collections find
+  // them all alive, as they are while a reply of 256 messages is being read. The young strings those old
+  // objects point to then survive every young collection until a full one (see README, Performance).
+  emit(`class Decoded${name} implements ${name} {`)
+  for (const f of fields) {
+    const optional = f.required === 'optional' || (isArgs && f.default !== undefined)
+    emit(`  ${f.name}: ${tsType(f)}${optional ? ' | undefined' : ''} = ${f.required === 'optional' ? 'undefined' : initValue(f)}`)
+  }
+  emit('}')
+  emit()
   emit(`export function read${name}(r: ProtocolReader): ${name} {`)
-  const init = fields.map((f) => `${f.name}: ${f.required === 'optional' ? 'undefined' : initValue(f)}`)
-  emit(`  const v: ${name} = { ${init.join(', ')} }`)
+  emit(`  const v = new Decoded${name}()`)
   emit('  r.readStructBegin()')
   emit('  for (;;) {')
   emit('    const t = r.readFieldBegin()')

@@ -171,8 +171,13 @@ export interface BusException {
   message: string
 }
 
+class DecodedBusException implements BusException {
+  code: number = 0
+  message: string = ''
+}
+
 export function readBusException(r: ProtocolReader): BusException {
-  const v: BusException = { code: 0, message: '' }
+  const v = new DecodedBusException()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -251,8 +256,21 @@ export interface Message {
   topic?: string
 }
 
+class DecodedMessage implements Message {
+  sender: string = ''
+  recipient: string = ''
+  content: string = ''
+  id: number | undefined = undefined
+  sentAtMs: number | undefined = undefined
+  body: Uint8Array | undefined = undefined
+  headers: Record<string, string> | undefined = undefined
+  ttlMs: number | undefined = undefined
+  deliveryCount: number | undefined = undefined
+  topic: string | undefined = undefined
+}
+
 export function readMessage(r: ProtocolReader): Message {
-  const v: Message = { sender: '', recipient: '', content: '', id: undefined, sentAtMs: undefined, body: undefined, headers: undefined, ttlMs: undefined, deliveryCount: undefined, topic: undefined }
+  const v = new DecodedMessage()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -415,8 +433,18 @@ export interface MailboxInfo {
   deadLettered: number
 }
 
+class DecodedMailboxInfo implements MailboxInfo {
+  name: string = ''
+  depth: number = 0
+  bytes: number = 0
+  waiters: number = 0
+  leased: number = 0
+  expired: number = 0
+  deadLettered: number = 0
+}
+
 export function readMailboxInfo(r: ProtocolReader): MailboxInfo {
-  const v: MailboxInfo = { name: '', depth: 0, bytes: 0, waiters: 0, leased: 0, expired: 0, deadLettered: 0 }
+  const v = new DecodedMailboxInfo()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -517,8 +545,14 @@ export interface SendFailure {
   message: string
 }
 
+class DecodedSendFailure implements SendFailure {
+  index: number = 0
+  code: number = 0
+  message: string = ''
+}
+
 export function readSendFailure(r: ProtocolReader): SendFailure {
-  const v: SendFailure = { index: 0, code: 0, message: '' }
+  const v = new DecodedSendFailure()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -585,8 +619,14 @@ export interface DaemonLimits {
   maxReceiveAnyMailboxes?: number
 }
 
+class DecodedDaemonLimits implements DaemonLimits {
+  maxMessageBytes: number = 0
+  maxSendBatch: number = 0
+  maxReceiveAnyMailboxes: number | undefined = undefined
+}
+
 export function readDaemonLimits(r: ProtocolReader): DaemonLimits {
-  const v: DaemonLimits = { maxMessageBytes: 0, maxSendBatch: 0, maxReceiveAnyMailboxes: undefined }
+  const v = new DecodedDaemonLimits()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -667,8 +707,19 @@ export interface SubscriptionInfo {
   attached: boolean
 }
 
+class DecodedSubscriptionInfo implements SubscriptionInfo {
+  id: number = 0
+  pattern: string = ''
+  durableName: string = ''
+  queued: number = 0
+  dropped: number = 0
+  delivered: number = 0
+  maxQueued: number = 0
+  attached: boolean = false
+}
+
 export function readSubscriptionInfo(r: ProtocolReader): SubscriptionInfo {
-  const v: SubscriptionInfo = { id: 0, pattern: '', durableName: '', queued: 0, dropped: 0, delivered: 0, maxQueued: 0, attached: false }
+  const v = new DecodedSubscriptionInfo()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -787,8 +838,16 @@ export interface ServiceInfo {
   failures: number
 }
 
+class DecodedServiceInfo implements ServiceInfo {
+  name: string = ''
+  providers: number = 0
+  calls: number = 0
+  inFlight: number = 0
+  failures: number = 0
+}
+
 export function readServiceInfo(r: ProtocolReader): ServiceInfo {
-  const v: ServiceInfo = { name: '', providers: 0, calls: 0, inFlight: 0, failures: 0 }
+  const v = new DecodedServiceInfo()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -878,8 +937,17 @@ export interface HelperInfo {
   lastError: string
 }
 
+class DecodedHelperInfo implements HelperInfo {
+  serviceName: string = ''
+  command: string[] = []
+  pid: number = 0
+  state: string = ''
+  restarts: number = 0
+  lastError: string = ''
+}
+
 export function readHelperInfo(r: ProtocolReader): HelperInfo {
-  const v: HelperInfo = { serviceName: '', command: [], pid: 0, state: '', restarts: 0, lastError: '' }
+  const v = new DecodedHelperInfo()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1002,8 +1070,17 @@ export interface StoreInfo {
   checkpoints: number
 }
 
+class DecodedStoreInfo implements StoreInfo {
+  path: string = ''
+  journalMessages: number = 0
+  journalBytes: number = 0
+  journalWrites: number = 0
+  databaseWrites: number = 0
+  checkpoints: number = 0
+}
+
 export function readStoreInfo(r: ProtocolReader): StoreInfo {
-  const v: StoreInfo = { path: '', journalMessages: 0, journalBytes: 0, journalWrites: 0, databaseWrites: 0, checkpoints: 0 }
+  const v = new DecodedStoreInfo()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1110,8 +1187,24 @@ export interface DaemonStatus {
   store?: StoreInfo
 }
 
+class DecodedDaemonStatus implements DaemonStatus {
+  pid: number = 0
+  version: string = ''
+  endpoint: string = ''
+  startedAtMs: number = 0
+  uptimeMs: number = 0
+  connections: number = 0
+  mailboxes: MailboxInfo[] = []
+  stateDir: string = ''
+  durability: string = ''
+  services: ServiceInfo[] = []
+  helpers: HelperInfo[] = []
+  subscriptions: SubscriptionInfo[] = []
+  store: StoreInfo | undefined = undefined
+}
+
 export function readDaemonStatus(r: ProtocolReader): DaemonStatus {
-  const v: DaemonStatus = { pid: 0, version: '', endpoint: '', startedAtMs: 0, uptimeMs: 0, connections: 0, mailboxes: [], stateDir: '', durability: '', services: [], helpers: [], subscriptions: [], store: undefined }
+  const v = new DecodedDaemonStatus()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1308,8 +1401,12 @@ export interface MessageService_sendMessage_args {
   message: Message
 }
 
+class DecodedMessageService_sendMessage_args implements MessageService_sendMessage_args {
+  message: Message = undefined as unknown as Message
+}
+
 export function readMessageService_sendMessage_args(r: ProtocolReader): MessageService_sendMessage_args {
-  const v: MessageService_sendMessage_args = { message: undefined as unknown as Message }
+  const v = new DecodedMessageService_sendMessage_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1343,8 +1440,13 @@ export interface MessageService_sendMessage_result {
   error?: BusException
 }
 
+class DecodedMessageService_sendMessage_result implements MessageService_sendMessage_result {
+  success: boolean | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_sendMessage_result(r: ProtocolReader): MessageService_sendMessage_result {
-  const v: MessageService_sendMessage_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_sendMessage_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1387,8 +1489,12 @@ export interface MessageService_sendMessages_args {
   messages: Message[]
 }
 
+class DecodedMessageService_sendMessages_args implements MessageService_sendMessages_args {
+  messages: Message[] = []
+}
+
 export function readMessageService_sendMessages_args(r: ProtocolReader): MessageService_sendMessages_args {
-  const v: MessageService_sendMessages_args = { messages: [] }
+  const v = new DecodedMessageService_sendMessages_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1433,8 +1539,13 @@ export interface MessageService_sendMessages_result {
   error?: BusException
 }
 
+class DecodedMessageService_sendMessages_result implements MessageService_sendMessages_result {
+  success: SendFailure[] | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_sendMessages_result(r: ProtocolReader): MessageService_sendMessages_result {
-  const v: MessageService_sendMessages_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_sendMessages_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1489,8 +1600,13 @@ export interface MessageService_receiveMessage_args {
   timeoutMs?: number
 }
 
+class DecodedMessageService_receiveMessage_args implements MessageService_receiveMessage_args {
+  recipient: string = ''
+  timeoutMs: number | undefined = 0
+}
+
 export function readMessageService_receiveMessage_args(r: ProtocolReader): MessageService_receiveMessage_args {
-  const v: MessageService_receiveMessage_args = { recipient: '', timeoutMs: 0 }
+  const v = new DecodedMessageService_receiveMessage_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1534,8 +1650,13 @@ export interface MessageService_receiveMessage_result {
   error?: BusException
 }
 
+class DecodedMessageService_receiveMessage_result implements MessageService_receiveMessage_result {
+  success: Message | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_receiveMessage_result(r: ProtocolReader): MessageService_receiveMessage_result {
-  const v: MessageService_receiveMessage_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_receiveMessage_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1580,8 +1701,14 @@ export interface MessageService_receiveMessages_args {
   timeoutMs?: number
 }
 
+class DecodedMessageService_receiveMessages_args implements MessageService_receiveMessages_args {
+  recipient: string = ''
+  max: number = 0
+  timeoutMs: number | undefined = 0
+}
+
 export function readMessageService_receiveMessages_args(r: ProtocolReader): MessageService_receiveMessages_args {
-  const v: MessageService_receiveMessages_args = { recipient: '', max: 0, timeoutMs: 0 }
+  const v = new DecodedMessageService_receiveMessages_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1635,8 +1762,13 @@ export interface MessageService_receiveMessages_result {
   error?: BusException
 }
 
+class DecodedMessageService_receiveMessages_result implements MessageService_receiveMessages_result {
+  success: Message[] | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_receiveMessages_result(r: ProtocolReader): MessageService_receiveMessages_result {
-  const v: MessageService_receiveMessages_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_receiveMessages_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1691,8 +1823,13 @@ export interface MessageService_receiveAny_args {
   timeoutMs?: number
 }
 
+class DecodedMessageService_receiveAny_args implements MessageService_receiveAny_args {
+  wants: Record<string, number> = {}
+  timeoutMs: number | undefined = 0
+}
+
 export function readMessageService_receiveAny_args(r: ProtocolReader): MessageService_receiveAny_args {
-  const v: MessageService_receiveAny_args = { wants: {}, timeoutMs: 0 }
+  const v = new DecodedMessageService_receiveAny_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1751,8 +1888,13 @@ export interface MessageService_receiveAny_result {
   error?: BusException
 }
 
+class DecodedMessageService_receiveAny_result implements MessageService_receiveAny_result {
+  success: Message[] | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_receiveAny_result(r: ProtocolReader): MessageService_receiveAny_result {
-  const v: MessageService_receiveAny_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_receiveAny_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1809,8 +1951,15 @@ export interface MessageService_receiveLeased_args {
   leaseMs: number
 }
 
+class DecodedMessageService_receiveLeased_args implements MessageService_receiveLeased_args {
+  recipient: string = ''
+  max: number = 0
+  timeoutMs: number = 0
+  leaseMs: number = 0
+}
+
 export function readMessageService_receiveLeased_args(r: ProtocolReader): MessageService_receiveLeased_args {
-  const v: MessageService_receiveLeased_args = { recipient: '', max: 0, timeoutMs: 0, leaseMs: 0 }
+  const v = new DecodedMessageService_receiveLeased_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1874,8 +2023,13 @@ export interface MessageService_receiveLeased_result {
   error?: BusException
 }
 
+class DecodedMessageService_receiveLeased_result implements MessageService_receiveLeased_result {
+  success: Message[] | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_receiveLeased_result(r: ProtocolReader): MessageService_receiveLeased_result {
-  const v: MessageService_receiveLeased_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_receiveLeased_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1929,8 +2083,12 @@ export interface MessageService_ack_args {
   ids: number[]
 }
 
+class DecodedMessageService_ack_args implements MessageService_ack_args {
+  ids: number[] = []
+}
+
 export function readMessageService_ack_args(r: ProtocolReader): MessageService_ack_args {
-  const v: MessageService_ack_args = { ids: [] }
+  const v = new DecodedMessageService_ack_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -1975,8 +2133,13 @@ export interface MessageService_ack_result {
   error?: BusException
 }
 
+class DecodedMessageService_ack_result implements MessageService_ack_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_ack_result(r: ProtocolReader): MessageService_ack_result {
-  const v: MessageService_ack_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_ack_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2019,8 +2182,12 @@ export interface MessageService_nack_args {
   ids: number[]
 }
 
+class DecodedMessageService_nack_args implements MessageService_nack_args {
+  ids: number[] = []
+}
+
 export function readMessageService_nack_args(r: ProtocolReader): MessageService_nack_args {
-  const v: MessageService_nack_args = { ids: [] }
+  const v = new DecodedMessageService_nack_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2065,8 +2232,13 @@ export interface MessageService_nack_result {
   error?: BusException
 }
 
+class DecodedMessageService_nack_result implements MessageService_nack_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_nack_result(r: ProtocolReader): MessageService_nack_result {
-  const v: MessageService_nack_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_nack_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2109,8 +2281,12 @@ export interface MessageService_returnMessages_args {
   messages: Message[]
 }
 
+class DecodedMessageService_returnMessages_args implements MessageService_returnMessages_args {
+  messages: Message[] = []
+}
+
 export function readMessageService_returnMessages_args(r: ProtocolReader): MessageService_returnMessages_args {
-  const v: MessageService_returnMessages_args = { messages: [] }
+  const v = new DecodedMessageService_returnMessages_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2155,8 +2331,13 @@ export interface MessageService_returnMessages_result {
   error?: BusException
 }
 
+class DecodedMessageService_returnMessages_result implements MessageService_returnMessages_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_returnMessages_result(r: ProtocolReader): MessageService_returnMessages_result {
-  const v: MessageService_returnMessages_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_returnMessages_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2199,8 +2380,12 @@ export interface MessageService_cancel_args {
   seqid: number
 }
 
+class DecodedMessageService_cancel_args implements MessageService_cancel_args {
+  seqid: number = 0
+}
+
 export function readMessageService_cancel_args(r: ProtocolReader): MessageService_cancel_args {
-  const v: MessageService_cancel_args = { seqid: 0 }
+  const v = new DecodedMessageService_cancel_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2233,8 +2418,12 @@ export interface MessageService_cancel_result {
   success?: boolean
 }
 
+class DecodedMessageService_cancel_result implements MessageService_cancel_result {
+  success: boolean | undefined = undefined
+}
+
 export function readMessageService_cancel_result(r: ProtocolReader): MessageService_cancel_result {
-  const v: MessageService_cancel_result = { success: undefined }
+  const v = new DecodedMessageService_cancel_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2266,8 +2455,11 @@ export function writeMessageService_cancel_result(w: ProtocolWriter, v: MessageS
 export interface MessageService_listMailboxes_args {
 }
 
+class DecodedMessageService_listMailboxes_args implements MessageService_listMailboxes_args {
+}
+
 export function readMessageService_listMailboxes_args(r: ProtocolReader): MessageService_listMailboxes_args {
-  const v: MessageService_listMailboxes_args = {  }
+  const v = new DecodedMessageService_listMailboxes_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2288,8 +2480,12 @@ export interface MessageService_listMailboxes_result {
   success?: MailboxInfo[]
 }
 
+class DecodedMessageService_listMailboxes_result implements MessageService_listMailboxes_result {
+  success: MailboxInfo[] | undefined = undefined
+}
+
 export function readMessageService_listMailboxes_result(r: ProtocolReader): MessageService_listMailboxes_result {
-  const v: MessageService_listMailboxes_result = { success: undefined }
+  const v = new DecodedMessageService_listMailboxes_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2333,8 +2529,12 @@ export interface MessageService_mailboxStats_args {
   name: string
 }
 
+class DecodedMessageService_mailboxStats_args implements MessageService_mailboxStats_args {
+  name: string = ''
+}
+
 export function readMessageService_mailboxStats_args(r: ProtocolReader): MessageService_mailboxStats_args {
-  const v: MessageService_mailboxStats_args = { name: '' }
+  const v = new DecodedMessageService_mailboxStats_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2368,8 +2568,13 @@ export interface MessageService_mailboxStats_result {
   error?: BusException
 }
 
+class DecodedMessageService_mailboxStats_result implements MessageService_mailboxStats_result {
+  success: MailboxInfo | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_mailboxStats_result(r: ProtocolReader): MessageService_mailboxStats_result {
-  const v: MessageService_mailboxStats_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_mailboxStats_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2412,8 +2617,12 @@ export interface MessageService_purgeMailbox_args {
   name: string
 }
 
+class DecodedMessageService_purgeMailbox_args implements MessageService_purgeMailbox_args {
+  name: string = ''
+}
+
 export function readMessageService_purgeMailbox_args(r: ProtocolReader): MessageService_purgeMailbox_args {
-  const v: MessageService_purgeMailbox_args = { name: '' }
+  const v = new DecodedMessageService_purgeMailbox_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2447,8 +2656,13 @@ export interface MessageService_purgeMailbox_result {
   error?: BusException
 }
 
+class DecodedMessageService_purgeMailbox_result implements MessageService_purgeMailbox_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_purgeMailbox_result(r: ProtocolReader): MessageService_purgeMailbox_result {
-  const v: MessageService_purgeMailbox_result = { success: undefined, error: undefined }
+  const v = new DecodedMessageService_purgeMailbox_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2491,8 +2705,12 @@ export interface MessageService_registerService_args {
   name: string
 }
 
+class DecodedMessageService_registerService_args implements MessageService_registerService_args {
+  name: string = ''
+}
+
 export function readMessageService_registerService_args(r: ProtocolReader): MessageService_registerService_args {
-  const v: MessageService_registerService_args = { name: '' }
+  const v = new DecodedMessageService_registerService_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2525,8 +2743,12 @@ export interface MessageService_registerService_result {
   error?: BusException
 }
 
+class DecodedMessageService_registerService_result implements MessageService_registerService_result {
+  error: BusException | undefined = undefined
+}
+
 export function readMessageService_registerService_result(r: ProtocolReader): MessageService_registerService_result {
-  const v: MessageService_registerService_result = { error: undefined }
+  const v = new DecodedMessageService_registerService_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2558,8 +2780,11 @@ export function writeMessageService_registerService_result(w: ProtocolWriter, v:
 export interface MessageService_ping_args {
 }
 
+class DecodedMessageService_ping_args implements MessageService_ping_args {
+}
+
 export function readMessageService_ping_args(r: ProtocolReader): MessageService_ping_args {
-  const v: MessageService_ping_args = {  }
+  const v = new DecodedMessageService_ping_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2580,8 +2805,12 @@ export interface MessageService_ping_result {
   success?: string
 }
 
+class DecodedMessageService_ping_result implements MessageService_ping_result {
+  success: string | undefined = undefined
+}
+
 export function readMessageService_ping_result(r: ProtocolReader): MessageService_ping_result {
-  const v: MessageService_ping_result = { success: undefined }
+  const v = new DecodedMessageService_ping_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2613,8 +2842,11 @@ export function writeMessageService_ping_result(w: ProtocolWriter, v: MessageSer
 export interface MessageService_limits_args {
 }
 
+class DecodedMessageService_limits_args implements MessageService_limits_args {
+}
+
 export function readMessageService_limits_args(r: ProtocolReader): MessageService_limits_args {
-  const v: MessageService_limits_args = {  }
+  const v = new DecodedMessageService_limits_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2635,8 +2867,12 @@ export interface MessageService_limits_result {
   success?: DaemonLimits
 }
 
+class DecodedMessageService_limits_result implements MessageService_limits_result {
+  success: DaemonLimits | undefined = undefined
+}
+
 export function readMessageService_limits_result(r: ProtocolReader): MessageService_limits_result {
-  const v: MessageService_limits_result = { success: undefined }
+  const v = new DecodedMessageService_limits_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2668,8 +2904,11 @@ export function writeMessageService_limits_result(w: ProtocolWriter, v: MessageS
 export interface MessageService_status_args {
 }
 
+class DecodedMessageService_status_args implements MessageService_status_args {
+}
+
 export function readMessageService_status_args(r: ProtocolReader): MessageService_status_args {
-  const v: MessageService_status_args = {  }
+  const v = new DecodedMessageService_status_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2690,8 +2929,12 @@ export interface MessageService_status_result {
   success?: DaemonStatus
 }
 
+class DecodedMessageService_status_result implements MessageService_status_result {
+  success: DaemonStatus | undefined = undefined
+}
+
 export function readMessageService_status_result(r: ProtocolReader): MessageService_status_result {
-  const v: MessageService_status_result = { success: undefined }
+  const v = new DecodedMessageService_status_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2723,8 +2966,11 @@ export function writeMessageService_status_result(w: ProtocolWriter, v: MessageS
 export interface MessageService_shutdown_args {
 }
 
+class DecodedMessageService_shutdown_args implements MessageService_shutdown_args {
+}
+
 export function readMessageService_shutdown_args(r: ProtocolReader): MessageService_shutdown_args {
-  const v: MessageService_shutdown_args = {  }
+  const v = new DecodedMessageService_shutdown_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2744,8 +2990,11 @@ export function writeMessageService_shutdown_args(w: ProtocolWriter, v: MessageS
 export interface MessageService_shutdown_result {
 }
 
+class DecodedMessageService_shutdown_result implements MessageService_shutdown_result {
+}
+
 export function readMessageService_shutdown_result(r: ProtocolReader): MessageService_shutdown_result {
-  const v: MessageService_shutdown_result = {  }
+  const v = new DecodedMessageService_shutdown_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2935,8 +3184,13 @@ export interface PubSub_publish_args {
   message: Message
 }
 
+class DecodedPubSub_publish_args implements PubSub_publish_args {
+  topic: string = ''
+  message: Message = undefined as unknown as Message
+}
+
 export function readPubSub_publish_args(r: ProtocolReader): PubSub_publish_args {
-  const v: PubSub_publish_args = { topic: '', message: undefined as unknown as Message }
+  const v = new DecodedPubSub_publish_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -2980,8 +3234,13 @@ export interface PubSub_publish_result {
   error?: BusException
 }
 
+class DecodedPubSub_publish_result implements PubSub_publish_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readPubSub_publish_result(r: ProtocolReader): PubSub_publish_result {
-  const v: PubSub_publish_result = { success: undefined, error: undefined }
+  const v = new DecodedPubSub_publish_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3026,8 +3285,14 @@ export interface PubSub_subscribe_args {
   maxQueued?: number
 }
 
+class DecodedPubSub_subscribe_args implements PubSub_subscribe_args {
+  pattern: string = ''
+  durableName: string | undefined = ""
+  maxQueued: number | undefined = 0
+}
+
 export function readPubSub_subscribe_args(r: ProtocolReader): PubSub_subscribe_args {
-  const v: PubSub_subscribe_args = { pattern: '', durableName: "", maxQueued: 0 }
+  const v = new DecodedPubSub_subscribe_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3081,8 +3346,13 @@ export interface PubSub_subscribe_result {
   error?: BusException
 }
 
+class DecodedPubSub_subscribe_result implements PubSub_subscribe_result {
+  success: number | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readPubSub_subscribe_result(r: ProtocolReader): PubSub_subscribe_result {
-  const v: PubSub_subscribe_result = { success: undefined, error: undefined }
+  const v = new DecodedPubSub_subscribe_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3127,8 +3397,14 @@ export interface PubSub_poll_args {
   timeoutMs?: number
 }
 
+class DecodedPubSub_poll_args implements PubSub_poll_args {
+  subscription: number = 0
+  max: number = 0
+  timeoutMs: number | undefined = 0
+}
+
 export function readPubSub_poll_args(r: ProtocolReader): PubSub_poll_args {
-  const v: PubSub_poll_args = { subscription: 0, max: 0, timeoutMs: 0 }
+  const v = new DecodedPubSub_poll_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3182,8 +3458,13 @@ export interface PubSub_poll_result {
   error?: BusException
 }
 
+class DecodedPubSub_poll_result implements PubSub_poll_result {
+  success: Message[] | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readPubSub_poll_result(r: ProtocolReader): PubSub_poll_result {
-  const v: PubSub_poll_result = { success: undefined, error: undefined }
+  const v = new DecodedPubSub_poll_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3237,8 +3518,12 @@ export interface PubSub_unsubscribe_args {
   subscription: number
 }
 
+class DecodedPubSub_unsubscribe_args implements PubSub_unsubscribe_args {
+  subscription: number = 0
+}
+
 export function readPubSub_unsubscribe_args(r: ProtocolReader): PubSub_unsubscribe_args {
-  const v: PubSub_unsubscribe_args = { subscription: 0 }
+  const v = new DecodedPubSub_unsubscribe_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3272,8 +3557,13 @@ export interface PubSub_unsubscribe_result {
   error?: BusException
 }
 
+class DecodedPubSub_unsubscribe_result implements PubSub_unsubscribe_result {
+  success: boolean | undefined = undefined
+  error: BusException | undefined = undefined
+}
+
 export function readPubSub_unsubscribe_result(r: ProtocolReader): PubSub_unsubscribe_result {
-  const v: PubSub_unsubscribe_result = { success: undefined, error: undefined }
+  const v = new DecodedPubSub_unsubscribe_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3315,8 +3605,11 @@ export function writePubSub_unsubscribe_result(w: ProtocolWriter, v: PubSub_unsu
 export interface PubSub_listSubscriptions_args {
 }
 
+class DecodedPubSub_listSubscriptions_args implements PubSub_listSubscriptions_args {
+}
+
 export function readPubSub_listSubscriptions_args(r: ProtocolReader): PubSub_listSubscriptions_args {
-  const v: PubSub_listSubscriptions_args = {  }
+  const v = new DecodedPubSub_listSubscriptions_args()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
@@ -3337,8 +3630,12 @@ export interface PubSub_listSubscriptions_result {
   success?: SubscriptionInfo[]
 }
 
+class DecodedPubSub_listSubscriptions_result implements PubSub_listSubscriptions_result {
+  success: SubscriptionInfo[] | undefined = undefined
+}
+
 export function readPubSub_listSubscriptions_result(r: ProtocolReader): PubSub_listSubscriptions_result {
-  const v: PubSub_listSubscriptions_result = { success: undefined }
+  const v = new DecodedPubSub_listSubscriptions_result()
   r.readStructBegin()
   for (;;) {
     const t = r.readFieldBegin()
