@@ -38,50 +38,47 @@ t.test('a call split across reads reaches the daemon whole, though other connect
   for (let i = 0; i < 3; i++) t.equal((await c.receive('other', { timeoutMs: 0 })).content, `${i}`.repeat(80_000))
 })
 
-t.test('takeReads moves an accepted connection to an onread socket; the server still counts it until it closes', async (t) => {
+/**
+ * Starts a server (pauseOnConnect, as the daemon's) whose one connection goes through `prepare` and then
+ * takeReads(), sends it `parts` from a client, and returns the socket takeReads() gave and what it read.
+ * Resolves once the server has closed, which it does only when it counts no connection any more.
+ */
+async function readThroughServer(t: Parameters<typeof tempDir>[0], parts: string[], prepare: (accepted: Socket) => void = () => {}): Promise<{ accepted: Socket; socket: Socket; read: string }> {
   const path = join(tempDir(t), 'reads.sock')
   const chunks: string[] = []
-  const accepted: Socket[] = []
-  const server = createServer({ pauseOnConnect: true }, (socket) => {
-    const moved = takeReads(socket)
-    accepted.push(moved)
-    t.not(moved, socket, 'a new socket')
-    readInto(moved, { received: (buf, length) => chunks.push(buf.toString('latin1', 0, length)) })
-    moved.on('end', () => moved.end())
+  let seen: { accepted: Socket; socket: Socket } | undefined
+  const server = createServer({ pauseOnConnect: true }, (accepted) => {
+    prepare(accepted)
+    const socket = takeReads(accepted)
+    seen = { accepted, socket }
+    readInto(socket, { received: (buf, length) => chunks.push(buf.toString('latin1', 0, length)) })
+    socket.on('end', () => socket.end())
   })
   server.listen(path)
   await once(server, 'listening')
   const client = netConnect(path)
   await once(client, 'connect')
-  client.write('hello, ')
-  client.write('server')
+  for (const part of parts) client.write(part)
   client.end()
   await once(client, 'close')
-  t.equal(chunks.join(''), 'hello, server', 'everything sent was read')
-  // close() calls back once the server counts no connection: the socket left behind was destroyed.
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  t.equal(accepted.length, 1)
+  return { ...seen!, read: chunks.join('') }
+}
+
+t.test('takeReads moves an accepted connection to an onread socket; the server still counts it until it closes', async (t) => {
+  // readThroughServer resolves only once the server counts no connection: the socket left behind was destroyed.
+  const { accepted, socket, read } = await readThroughServer(t, ['hello, ', 'server'])
+  t.not(socket, accepted, 'a new socket')
+  t.equal(read, 'hello, server', 'everything sent was read')
 })
 
 t.test('takeReads returns the accepted socket itself, reading it as data events, when its handle cannot take a buffer', async (t) => {
-  const path = join(tempDir(t), 'fallback.sock')
-  const chunks: string[] = []
-  const server = createServer({ pauseOnConnect: true }, (socket) => {
+  const { accepted, socket, read } = await readThroughServer(t, ['still read'], (accepted) => {
     // What a Node whose handles differ would look like.
-    Object.defineProperty((socket as unknown as { _handle: object })._handle, 'useUserBuffer', { value: undefined })
-    const same = takeReads(socket)
-    t.equal(same, socket, 'the same socket')
-    readInto(same, { received: (buf, length) => chunks.push(buf.toString('latin1', 0, length)) })
-    same.on('end', () => same.end())
+    Object.defineProperty((accepted as unknown as { _handle: object })._handle, 'useUserBuffer', { value: undefined })
   })
-  server.listen(path)
-  await once(server, 'listening')
-  const client = netConnect(path)
-  await once(client, 'connect')
-  client.end('still read')
-  await once(client, 'close')
-  t.equal(chunks.join(''), 'still read')
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  t.equal(socket, accepted, 'the same socket')
+  t.equal(read, 'still read')
 })
 
 t.test('a socket from connectReading drops what it reads until readInto gives it a sink', async (t) => {
