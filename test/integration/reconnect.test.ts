@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { join } from 'node:path'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
@@ -14,6 +15,10 @@ t.test('losing the daemon rejects pending calls with CLOSED; the client respawns
   const err = await pending.catch((e) => e)
   t.equal(err.code, 'CLOSED', 'the pending receive fails with CLOSED')
   t.ok(err.cause, 'with its cause')
+  // The killed process may still be closing its files: a connection made now can land in its listener's
+  // backlog and be reset. The SDK does not yet tell that apart from a daemon lost after a send (the closing
+  // note of 2026-11-23 describes the race); here, the crash is over once the process has exited.
+  if (first.process.exitCode === null && first.process.signalCode === null) await once(first.process, 'exit')
   // The client reconnects on its own, starting a new daemon (spawn is allowed).
   await c.send('work', 'after the crash')
   const status = await c.status()
