@@ -32,6 +32,11 @@ export const CLOSE_DEADLINE_MS = 2_000
 /** Reconnect backoff: first and longest delay. */
 const RECONNECT_MIN_MS = 50
 const RECONNECT_MAX_MS = 2_000
+/** Retries of a connection closed before the daemon answered: first and longest delay. */
+const RESET_RETRY_MIN_MS = 10
+const RESET_RETRY_MAX_MS = 500
+/** The error code of a connection closed before the daemon's first answer (see #open). */
+const UNANSWERED = 'UNANSWERED'
 /** The lease the mailbox iterator takes in ack mode, unless configured otherwise. */
 export const DEFAULT_LEASE_MS = 30_000
 /** Deadlines are checked this often: one may fire up to two ticks late, never early. */
@@ -611,6 +616,10 @@ export class Client {
     for (;;) {
       try {
         const conn = await this.#attach(deadline ?? Date.now() + this.#options.connectTimeoutMs)
+        if (this.#closing) {
+          conn.destroy()
+          throw new BusError('CLOSED', 'the client was closed while connecting')
+        }
         this.#conn = conn
         return conn
       } catch (err) {
@@ -622,40 +631,83 @@ export class Client {
     }
   }
 
-  /** One connect attempt; when nothing answers and spawning is on, starts a daemon and waits for it. */
+  /**
+   * One connect attempt; when nothing answers and spawning is on, starts a daemon and waits for it. A
+   * connection that is closed before the daemon's first answer (a dying daemon's backlog, or a daemon at its
+   * connection limit) is tried again, and never used for calls: they could be lost with it.
+   */
   async #attach(deadline: number): Promise<Connection> {
     let spawned: SpawnedDaemon | undefined
+    let resetDelay = RESET_RETRY_MIN_MS
     for (;;) {
       try {
-        return await this.#open()
+        return await this.#open(deadline)
       } catch (err) {
+        if (isBusError(err)) throw err
         const code = (err as NodeJS.ErrnoException).code
-        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
+        if (code === UNANSWERED) {
+          await sleep(Math.min(resetDelay, deadline - Date.now()), undefined, { signal: this.#lifetime.signal }).catch(() => {})
+          resetDelay = Math.min(resetDelay * 2, RESET_RETRY_MAX_MS)
+          if (Date.now() >= deadline) {
+            throw new BusError(
+              'NO_DAEMON',
+              `the daemon at ${this.socket} closes connections before answering: it is shutting down, or at its connection limit (--max-connections); try again later`,
+              { cause: err },
+            )
+          }
+        } else if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
           throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${this.socket}: ${(err as Error).message}`, { cause: err })
-        }
-        if (!this.#options.spawn) {
+        } else if (!this.#options.spawn) {
           throw new BusError('NO_DAEMON', `no daemon at ${this.socket} (connect ${code}); start one with \`thriftbus daemon\``, { cause: err })
+        } else {
+          spawned ??= await spawnDaemon(this.socket, this.stateDir)
+          if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > deadline) {
+            const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
+            const tail = logTail(spawned.logFile)
+            throw new BusError('NO_DAEMON', `started a daemon for ${this.socket}, but ${why}; its log ${spawned.logFile} ends with:\n${tail}`, { cause: err })
+          }
+          await sleep(25, undefined, { signal: this.#lifetime.signal }).catch(() => {})
         }
-        spawned ??= await spawnDaemon(this.socket, this.stateDir)
-        if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > deadline) {
-          const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
-          const tail = logTail(spawned.logFile)
-          throw new BusError('NO_DAEMON', `started a daemon for ${this.socket}, but ${why}; its log ${spawned.logFile} ends with:\n${tail}`, { cause: err })
-        }
-        await sleep(25, undefined, { signal: this.#lifetime.signal }).catch(() => {})
         if (this.#closing) throw new BusError('CLOSED', 'the client was closed while connecting')
       }
     }
   }
 
-  #open(): Promise<Connection> {
+  /**
+   * Connects and waits for the daemon's answer to the connection's first call. Rejects with the socket's
+   * error (ENOENT, ECONNREFUSED: nobody listens), with code UNANSWERED when the connection closes before the
+   * answer, and with NO_DAEMON when no answer comes by the deadline.
+   */
+  #open(deadline: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = connectReading(this.socket)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
-        const conn: Connection = new Connection(socket, this.#options.maxMessageBytes, () => this.#lost(conn))
-        resolve(conn)
+        let state: 'waiting' | 'answered' | 'given up' = 'waiting'
+        const giveUp = (err: Error | undefined) => {
+          clearTimeout(timer)
+          this.#lifetime.signal.removeEventListener('abort', onAbort)
+          if (err) reject(err)
+        }
+        const timer = setTimeout(() => {
+          state = 'given up'
+          giveUp(new BusError('NO_DAEMON', `the daemon at ${this.socket} accepted the connection but did not answer within the connect timeout (${this.#options.connectTimeoutMs} ms); it may be stuck: see its log`))
+          conn.destroy()
+        }, Math.max(0, deadline - Date.now()))
+        const onAbort = () => conn.destroy()
+        this.#lifetime.signal.addEventListener('abort', onAbort, { once: true })
+        if (this.#lifetime.signal.aborted) soon(onAbort)
+        const conn: Connection = new Connection(socket, this.#options.maxMessageBytes, (cause) => {
+          if (state === 'answered') return this.#lost(conn)
+          if (state === 'given up') return
+          state = 'given up'
+          giveUp(Object.assign(new Error(`the daemon closed the connection before answering: ${cause?.message ?? 'end of stream'}`), { code: UNANSWERED, cause }))
+        }, () => {
+          state = 'answered'
+          giveUp(undefined)
+          resolve(conn)
+        })
       })
     })
   }

@@ -96,7 +96,12 @@ export class Connection {
   /** Most mailboxes one receiveAny may name: 0 until the daemon has told its limits, or when it predates receiveAny. */
   maxAnyMailboxes = 0
 
-  constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void) {
+  /**
+   * onAnswered is called once the daemon has answered the connection's first call (limits), which tells a
+   * serving daemon from a listener that is going away: a connection left in a dying daemon's backlog is reset
+   * without an answer. onClose is called once, when the connection closes.
+   */
+  constructor(socket: Socket, maxMessageBytes: number, onClose: (cause: Error | undefined) => void, onAnswered?: () => void) {
     this.#socket = socket
     this.#writer = createWriter(FORMAT, maxMessageBytes)
     this.#reader = new FrameReader(maxMessageBytes + REPLY_SLACK_BYTES, FORMAT, { names: false })
@@ -107,7 +112,15 @@ export class Connection {
     let cause: Error | undefined
     socket.on('error', (err) => (cause = err))
     socket.on('close', () => this.#closedBy(cause ?? new Error('the daemon closed the connection')))
-    this.#limitsSeqid = this.call(limitsCall, {}, { codec: limitsCall, settle: (result) => this.#configure(result?.success) })
+    this.#limitsSeqid = this.call(limitsCall, {}, {
+      codec: limitsCall,
+      settle: (result) => {
+        // Closing settles it too (with CLOSED), after #closed is set: that is no answer.
+        if (this.#closed) return
+        this.#configure(result?.success)
+        onAnswered?.()
+      },
+    })
   }
 
   /** The daemon's answer to the limits call (undefined when it failed, e.g. an older daemon): sets batching. */

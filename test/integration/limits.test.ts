@@ -1,9 +1,12 @@
-import { createServer, connect as netConnect } from 'node:net'
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { existsSync, unlinkSync } from 'node:fs'
 import t from 'tap'
 import { connect } from '../../sdk/index.js'
+import { MESSAGE_EXCEPTION } from '../../src/gen/thriftbus.js'
+import { ApplicationErrorType, writeApplicationException } from '../../src/wire/application-exception.js'
+import { FrameReader, createWriter } from '../../src/wire/frame-reader.js'
 import { startDaemon, tempDir } from '../helpers/daemon.js'
 
 t.test('a full mailbox refuses sends with MAILBOX_FULL and the limit in the text', async (t) => {
@@ -38,20 +41,66 @@ t.test('past the connection limit, new connections are closed and the daemon kee
   t.pass('the extra connection was closed')
   t.equal(await c.ping(), '0.1.0', 'the first connection is still served')
   t.match(d.stderr(), /refused a connection: 1 connections is the limit/)
+  await t.rejects(connect({ socket: d.socket, spawn: false, reconnect: false, connectTimeoutMs: 300 }), {
+    code: 'NO_DAEMON',
+    message: /closes connections before answering: it is shutting down, or at its connection limit \(--max-connections\)/,
+  }, 'a client past the limit is told so by connect()')
+  t.equal(await c.ping(), '0.1.0', 'and the first connection is still served')
 })
 
-t.test('a daemon that never answers makes calls fail with TIMEOUT, not hang', async (t) => {
+t.test('a daemon that accepts but never answers makes connect() fail with NO_DAEMON, not hang', async (t) => {
   const socket = join(tempDir(t), 'mute.sock')
-  const mute = createServer((s) => s.on('data', () => {}))
-  mute.listen(socket)
-  await once(mute, 'listening')
-  t.teardown(() => new Promise<void>((r) => mute.close(() => r())))
+  const closed: Promise<unknown>[] = []
+  await listening(createServer((s) => {
+    s.on('data', () => {})
+    closed.push(once(s, 'close'))
+  }), socket)
+  await t.rejects(connect({ socket, spawn: false, reconnect: false, connectTimeoutMs: 200 }), {
+    code: 'NO_DAEMON',
+    message: /accepted the connection but did not answer within the connect timeout \(200 ms\); it may be stuck/,
+  })
+  t.equal(closed.length, 1, 'one connection was made')
+  await closed[0]
+  t.pass('and the client closed it when it gave up')
+})
+
+t.test('a daemon that answers once and then falls silent makes calls fail with TIMEOUT, not hang', async (t) => {
+  const socket = join(tempDir(t), 'mute.sock')
+  await listening(createServer(answerFirstCallOnly), socket)
   const c = await connect({ socket, spawn: false, reconnect: false, callTimeoutMs: 200 })
   t.teardown(() => c.close())
   await t.rejects(c.ping(), { code: 'TIMEOUT' })
   await t.rejects(c.send('x', 'y', { timeoutMs: 100 }), { code: 'TIMEOUT' })
   await t.rejects(c.receive('x', { timeoutMs: 50 }), { code: 'TIMEOUT' }, 'a long-poll past its wait plus the call deadline')
 })
+
+/** Listens on socket; the test's teardown closes the server. */
+async function listening(server: Server, socket: string): Promise<void> {
+  server.listen(socket)
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())))
+}
+
+/**
+ * Answers a connection's first call (the SDK's limits call) with "unknown method", as a daemon older than the
+ * SDK would, and reads everything after it without a word.
+ */
+function answerFirstCallOnly(socket: Socket): void {
+  const reader = new FrameReader(1 << 20)
+  let answered = false
+  socket.on('data', (chunk) => {
+    if (answered) return
+    reader.push(chunk)
+    const call = reader.next((_header, r) => r.skipStruct())
+    if (!call) return
+    answered = true
+    const w = createWriter(reader.format!, 1 << 20)
+    w.beginMessage(call.name, MESSAGE_EXCEPTION, call.seqid)
+    writeApplicationException(w, { message: `unknown method ${call.name}`, type: ApplicationErrorType.UNKNOWN_METHOD })
+    w.endMessage()
+    socket.write(w.take()!)
+  })
+}
 
 t.test('a daemon whose socket file is removed shuts itself down', async (t) => {
   const d = await startDaemon(t)
