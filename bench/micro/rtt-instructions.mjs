@@ -10,12 +10,12 @@
 // --by-function lists the instructions per round trip of the 40 (env TOP) costliest functions, V8's JIT code
 // named through the process's --perf-basic-prof map; --callers=NAME adds the callers of the functions whose
 // names contain NAME. Needs valgrind (Debian: apt-get install valgrind).
-import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sleep, waitForSocket } from '../common.mjs'
+import { waitForSocket } from '../common.mjs'
+import { count, report, startNode, totalOf } from './callgrind.mjs'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'))
@@ -52,11 +52,7 @@ async function main () {
   mkdirSync(join(dir, 'state'))
   const children = []
   const start = (counted, argv) => {
-    const [cmd, ...rest] = counted
-      ? ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`,
-          process.execPath, '--perf-basic-prof', ...argv]
-      : [process.execPath, ...argv]
-    const child = spawn(cmd, rest, { stdio: ['pipe', 'ignore', 'ignore'] }) // stdin open: the ceiling exits when it closes
+    const child = startNode(counted, argv, out)
     children.push(child)
     return child
   }
@@ -77,81 +73,13 @@ async function main () {
       }
     }
     await pings(WARM)
-    const control = async (...a) => {
-      execFileSync('callgrind_control', [...a, String(counted.pid)], { stdio: 'ignore' })
-      await sleep(1000) // callgrind picks the command up between blocks of the program's code
-    }
-    await control('-i', 'on')
-    await pings(N)
-    await control('-d')
-    await control('-i', 'off')
+    const text = await count(counted, out, () => pings(N))
     await c.close()
-    const dump = `${out}.1`
-    if (!existsSync(dump)) throw new Error('callgrind wrote no dump; is valgrind installed (apt-get install valgrind)?')
-    const text = readFileSync(dump, 'utf8')
-    const total = Number(/^totals: (\d+)/m.exec(text)[1])
+    const total = totalOf(text)
     console.log(`${kind} ${who}: ${Math.round(total / N)} instructions a round trip (${N} round trips)`)
-    if (byFunction) report(text, readFileSync(`/tmp/perf-${counted.pid}.map`, 'utf8'))
+    if (byFunction) report(text, readFileSync(`/tmp/perf-${counted.pid}.map`, 'utf8'), N, { top: Number(process.env.TOP ?? 40), callersOf })
   } finally {
     for (const child of children) child.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-/** Self cost by function from a callgrind dump; JIT code (unnamed to valgrind) named through the perf map. */
-function report (text, map) {
-  const ranges = map.split('\n').filter(Boolean).map((l) => {
-    const [a, size, ...name] = l.split(' ')
-    return { start: parseInt(a, 16), end: parseInt(a, 16) + parseInt(size, 16), name: name.join(' ') }
-  }).sort((x, y) => x.start - y.start)
-  const nameOf = (fn) => {
-    const m = /^0x([0-9a-f]+)$/.exec(fn)
-    if (!m) return fn
-    const at = parseInt(m[1], 16)
-    let lo = 0; let hi = ranges.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1
-      if (ranges[mid].start <= at) lo = mid + 1
-      else hi = mid - 1
-    }
-    return hi >= 0 && at < ranges[hi].end ? ranges[hi].name : fn
-  }
-  const names = new Map()
-  const cost = new Map()
-  const callers = new Map() // `callee <- caller` -> inclusive instructions of those calls
-  let current
-  let callee
-  let skipNext = false
-  for (const line of text.split('\n')) {
-    const m = /^(c?fn)=\((\d+)\)(?: (.*))?/.exec(line)
-    if (m) {
-      if (m[3]) names.set(m[2], m[3])
-      if (m[1] === 'fn') current = nameOf(names.get(m[2]))
-      else callee = nameOf(names.get(m[2]))
-      continue
-    }
-    if (line.startsWith('calls=')) { skipNext = true; continue } // the next line is the call's inclusive cost
-    if (/^[0-9+*-]/.test(line)) {
-      const n = Number(line.split(' ')[1])
-      if (skipNext) {
-        skipNext = false
-        if (callersOf && callee?.includes(callersOf) && n) {
-          const key = `${callee.slice(0, 60)} <- ${current}`
-          callers.set(key, (callers.get(key) ?? 0) + n)
-        }
-        continue
-      }
-      if (current && n) cost.set(current, (cost.get(current) ?? 0) + n)
-    }
-  }
-  const print = (map, count) => {
-    for (const [name, n] of [...map].sort((a, b) => b[1] - a[1]).slice(0, count)) {
-      console.log(`${String(Math.round(n / N)).padStart(7)}  ${name.slice(0, 160)}`)
-    }
-  }
-  print(cost, Number(process.env.TOP ?? 40))
-  if (callersOf) {
-    console.log(`\ncallers of ${callersOf} (instructions of the calls, callee included):`)
-    print(callers, 30)
   }
 }

@@ -181,13 +181,13 @@ export class Filling {
   constructor(readonly waiter: Waiter) {}
 
   /**
-   * Adds m, as handOut(m) (the form the receiver gets), unless the waiter has gone or m does not fit: then
-   * false, and nothing is added. The first message always fits.
+   * Adds m, unless the waiter has gone or m does not fit: then false, and nothing is added. The first message
+   * always fits.
    */
-  add(m: Message, handOut?: (m: Message) => Message): boolean {
+  add(m: Message): boolean {
     const size = replyBytes(m)
     if (this.batch.length > 0 && (!this.waiter.active || this.#bytes + size > (this.waiter.maxBytes ?? Infinity))) return false
-    this.batch.push(handOut ? handOut(m) : m)
+    this.batch.push(m)
     this.#bytes += size
     return true
   }

@@ -14,9 +14,10 @@
  * - Every subscription is its own queue, bounded in messages (maxQueued) and in bytes. When a message does
  *   not fit, the OLDEST queued messages are dropped and counted in `dropped`: a slow subscriber never makes a
  *   publisher wait and never slows the other subscribers. All queues share the one published Message object.
- * - A poll hands out shallow copies (one small object per message, fields shared). The engine remembers which
- *   subscription each copy came from, so a copy that could not be written to its client goes back to the head
- *   of that subscription's queue (returnUndelivered).
+ * - A poll hands out the queued Message objects themselves, shared with the other subscriptions: nothing may
+ *   change them. Messages that could not be written to their client go back to the head of their
+ *   subscription's queue through returnToSubscription, with the subscription's id, which the poll's reply
+ *   carries along (see Call.deliver in session.ts).
  * - Long polls park a Waiter, as in broker.ts: a message published to a subscription with parked polls goes
  *   straight to the oldest active one, without entering the queue. A waiter whose call has gone reports
  *   `active === false` and is passed over, so it never swallows a message.
@@ -47,61 +48,19 @@ export class SharedEncoding {
   compact: Buffer | undefined = undefined
 }
 
-/** A published message while it is queued: it carries its SharedEncoding when it went to several subscriptions. */
-interface Published extends Message {
-  encoding?: SharedEncoding
-}
-
 /**
- * A queued message as a poll hands it out: a copy (queues share one Message object) that knows its
- * subscription, for returnUndelivered. A class, so that every copy has one shape and no visible extra field.
+ * Where a published message that went to several subscriptions keeps its SharedEncoding: a symbol, so that the
+ * message's own fields (what a test or a store sees) stay the IDL's.
  */
-class HandedOut implements Message {
-  sender: string
-  recipient: string
-  content: string
-  id: number | undefined
-  sentAtMs: number | undefined
-  body: Uint8Array | undefined
-  headers: Record<string, string> | undefined
-  ttlMs: number | undefined
-  deliveryCount: number | undefined
-  topic: string | undefined
-  #from: Subscription | undefined
-  readonly #encoding: SharedEncoding | undefined
+const ENCODING = Symbol('thriftbus.sharedEncoding')
 
-  constructor(m: Message, from: Subscription) {
-    this.sender = m.sender
-    this.recipient = m.recipient
-    this.content = m.content
-    this.id = m.id
-    this.sentAtMs = m.sentAtMs
-    this.body = m.body
-    this.headers = m.headers
-    this.ttlMs = m.ttlMs
-    this.deliveryCount = m.deliveryCount
-    this.topic = m.topic
-    this.#from = from
-    this.#encoding = m instanceof HandedOut ? m.#encoding : (m as Published).encoding
-  }
-
-  /** The encodings m shares with the other copies of its message; undefined for any other message. */
-  static encodingOf(m: Message): SharedEncoding | undefined {
-    return m instanceof HandedOut ? m.#encoding : undefined
-  }
-
-  /** The subscription that handed m out, once; undefined for any other message. */
-  static takeFrom(m: Message): Subscription | undefined {
-    if (!(m instanceof HandedOut)) return undefined
-    const from = m.#from
-    m.#from = undefined
-    return from
-  }
+interface Published extends Message {
+  [ENCODING]?: SharedEncoding
 }
 
-/** The encodings m shares with the other copies of its message (see SharedEncoding); undefined for any other. */
+/** The encodings a message shares with the other subscriptions it went to (see SharedEncoding); undefined for any other. */
 export function encodingOf(m: Message): SharedEncoding | undefined {
-  return HandedOut.encodingOf(m)
+  return (m as Published)[ENCODING]
 }
 
 /** Longest topic, pattern or durable name, in bytes. */
@@ -336,7 +295,7 @@ export class TopicEngine {
     message.topic = topic
     const matched: Subscription[] = []
     match(this.#root, topic.split('.'), 0, matched)
-    if (matched.length > 1) (message as Published).encoding = new SharedEncoding()
+    if (matched.length > 1) (message as Published)[ENCODING] = new SharedEncoding()
     for (const sub of matched) {
       // A waiter settled above may have ended a subscription that was matched before it.
       if (sub.ended) continue
@@ -381,7 +340,7 @@ export class TopicEngine {
 
   /**
    * Takes up to max queued messages of owner's subscription, oldest first, stopping before maxBytes would be
-   * passed (the first is always taken). Returns copies (see the header). Throws NOT_FOUND.
+   * passed (the first is always taken). Throws NOT_FOUND.
    */
   take(owner: number, subscription: number, max: number, maxBytes = Infinity): Message[] {
     const sub = this.#owned(owner, subscription)
@@ -393,10 +352,11 @@ export class TopicEngine {
       const head = sub.queue.peek()!
       const cost = maxBytes === Infinity ? 0 : replyBytes(head)
       if (out.length > 0 && bytes + cost > maxBytes) break
-      out.push(this.#handOut(sub, sub.queue.shift()!))
+      out.push(sub.queue.shift()!)
       sub.bytes -= messageBytes(head)
       bytes += cost
     }
+    sub.delivered += out.length
     if (out.length > 0 && sub.durableName !== '') this.#store?.dequeue(sub.id, out.map((m) => m.id!))
     return out
   }
@@ -454,28 +414,6 @@ export class TopicEngine {
     const sub = this.#subs.get(subscription)
     if (!sub) return 0
     return this.#takeBack(sub, messages)
-  }
-
-  /**
-   * Routes messages that a poll handed out but that could not be written to their client back to their
-   * subscriptions (returnToSubscription). Returns the messages that did not come from a poll (mailbox
-   * messages), in their order, for the caller to return elsewhere.
-   */
-  returnUndelivered(messages: Message[]): Message[] {
-    const rest: Message[] = []
-    const bySub = new Map<Subscription, Message[]>()
-    for (const m of messages) {
-      const sub = HandedOut.takeFrom(m)
-      if (!sub) {
-        rest.push(m)
-        continue
-      }
-      const list = bySub.get(sub)
-      if (list) list.push(m)
-      else bySub.set(sub, [m])
-    }
-    for (const [sub, list] of bySub) if (!sub.ended) this.#takeBack(sub, list)
-    return rest
   }
 
   /** Every subscription, by id. */
@@ -666,12 +604,13 @@ export class TopicEngine {
       sub.activeWaiters--
       if (!parked.waiter.active) continue
       const capacity = parked.waiter.capacity ?? 1
+      sub.delivered++
       if (capacity <= 1) {
-        parked.waiter.settle([this.#handOut(sub, message)])
+        parked.waiter.settle([message])
         return true
       }
       const filling = new Filling(parked.waiter)
-      filling.add(message, (m) => this.#handOut(sub, m))
+      filling.add(message)
       sub.filling = filling
       soon(() => {
         if (sub.filling === filling) this.#settleFilling(sub)
@@ -683,10 +622,11 @@ export class TopicEngine {
   /** Adds a message to the poll being filled; false when it is full or gone (the message goes elsewhere). */
   #fill(sub: Subscription, message: Message): boolean {
     const filling = sub.filling!
-    if (!filling.add(message, (m) => this.#handOut(sub, m))) {
-      this.#settleFilling(sub) // full, or gone: a gone poll's messages come back through returnUndelivered
+    if (!filling.add(message)) {
+      this.#settleFilling(sub) // full, or gone: a gone poll's messages come back through returnToSubscription
       return false
     }
+    sub.delivered++
     if (filling.full) this.#settleFilling(sub)
     return true
   }
@@ -695,12 +635,6 @@ export class TopicEngine {
     const filling = sub.filling!
     sub.filling = undefined
     filling.waiter.settle(filling.batch)
-  }
-
-  /** The copy of a queued message that a poll hands out. */
-  #handOut(sub: Subscription, m: Message): Message {
-    sub.delivered++
-    return new HandedOut(m, sub)
   }
 
   /** Loads the store's durable subscriptions, detached, and their queues; returns the largest id seen. */

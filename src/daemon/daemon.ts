@@ -202,9 +202,9 @@ export class Daemon implements SessionHost {
     setImmediate(() => void this.close())
   }
 
-  returnUndelivered(messages: Message[]): void {
-    const mailboxMessages = this.topics.returnUndelivered(messages)
-    if (mailboxMessages.length > 0) this.broker.returnMessages(mailboxMessages)
+  returnUndelivered(messages: Message[], from: number | undefined): void {
+    if (from === undefined) this.broker.returnMessages(messages)
+    else this.topics.returnToSubscription(from, messages)
     this.log('info', `put ${messages.length} message(s) back: the receiver had gone before they could be written`)
   }
 

@@ -208,6 +208,8 @@ export class ReceiveMany implements Waiter {
     /** What arrives in the turn it is woken goes out in one reply, up to this many messages and bytes. */
     readonly capacity: number,
     readonly maxBytes: number,
+    /** The subscription it waits on (a poll); undefined: a mailbox. */
+    readonly from?: number,
   ) {}
 
   get active(): boolean {
@@ -215,7 +217,7 @@ export class ReceiveMany implements Waiter {
   }
 
   settle(messages: Message[]): void {
-    this.call.deliver({ success: messages }, messages)
+    this.call.deliver({ success: messages }, messages, this.from)
   }
 }
 
@@ -243,7 +245,7 @@ class ReceiveAny implements Parked {
   /** A part's messages; [] when the first part's time limit ran out. */
   take(messages: Message[]): void {
     if (this.#done) {
-      if (messages.length > 0) this.call.session.host.returnUndelivered(messages)
+      if (messages.length > 0) this.call.session.host.returnUndelivered(messages, undefined)
       return
     }
     if (messages.length === 0) return this.#finish()
@@ -258,7 +260,7 @@ class ReceiveAny implements Parked {
   cancel(): boolean {
     if (this.#done) return false
     this.#release()
-    if (this.#batch.length > 0) this.call.session.host.returnUndelivered(this.#batch)
+    if (this.#batch.length > 0) this.call.session.host.returnUndelivered(this.#batch, undefined)
     return true
   }
 
@@ -275,7 +277,7 @@ class ReceiveAny implements Parked {
     }
     const reply = n === batch.length ? batch : batch.slice(0, n)
     this.call.deliver({ success: reply }, reply)
-    if (n < batch.length) this.call.session.host.returnUndelivered(batch.slice(n))
+    if (n < batch.length) this.call.session.host.returnUndelivered(batch.slice(n), undefined)
   }
 
   #release(): void {

@@ -3,8 +3,8 @@
  * wait). The connection a call came on owns what it subscribes: its owner id is call.session.id, and the
  * daemon calls topics.detach(session.id) when that connection closes.
  *
- * Messages a poll hands out are copies that the engine can route back: if the reply cannot be written, the
- * session passes them to host.returnUndelivered, which must offer them to topics.returnUndelivered first.
+ * A poll's reply carries its subscription's id with the messages it hands out: if the reply cannot be
+ * written, the session passes both to host.returnUndelivered, which gives them to topics.returnToSubscription.
  */
 import { BusError } from '../errors.js'
 import {
@@ -45,8 +45,9 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
       const owner = call.session.id
       const got = topics.take(owner, args.subscription, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes)
       const timeoutMs = args.timeoutMs ?? 0
-      if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got)
-      call.park(topics.wait(owner, args.subscription, new ReceiveMany(call, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes), timeoutMs))
+      if (got.length > 0 || timeoutMs === 0) return call.deliver({ success: got }, got, args.subscription)
+      const waiter = new ReceiveMany(call, Math.min(args.max, MAX_POLL_BATCH), host.maxMessageBytes, args.subscription)
+      call.park(topics.wait(owner, args.subscription, waiter, timeoutMs))
     }),
     bind(methods.unsubscribe, (call, args) => {
       call.reply({ success: topics.unsubscribe(call.session.id, args.subscription) })
@@ -69,36 +70,39 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
  */
 const pollCodec: MethodCodec<PubSub_poll_args, PubSub_poll_result> = { ...methods.poll, writeResult: writePollResult }
 
-/** Writes poll's result as the generated writer does (the same bytes), copying shared encodings where it can. */
+/**
+ * Writes poll's result as the generated writer does (the same bytes), copying shared encodings where it can. A
+ * struct's bytes do not depend on where it sits in a message, in either protocol, so they can be copied.
+ */
 function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
   const list = v.success
-  if (list === undefined || list === null) {
+  const protocol = protocolOf(w)
+  if (list === undefined || list === null || protocol === undefined) {
     methods.poll.writeResult(w, v)
     return
   }
   w.writeStructBegin()
   w.writeFieldBegin(T_LIST, 0)
   w.writeListBegin(T_STRUCT, list.length)
-  for (const m of list) writeShared(w, m)
+  const binary = protocol === 'binary'
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!
+    const shared = encodingOf(m)
+    if (shared === undefined) {
+      writeMessage(w, m)
+      continue
+    }
+    const bytes = binary ? shared.binary : shared.compact
+    if (bytes !== undefined) {
+      w.writeRaw(bytes)
+      continue
+    }
+    const from = w.messageOffset
+    writeMessage(w, m)
+    if (binary) shared.binary = w.copySince(from)
+    else shared.compact = w.copySince(from)
+  }
   w.writeListEnd()
   w.writeFieldStop()
   w.writeStructEnd()
-}
-
-/** A struct's bytes do not depend on where it sits in a message, in either protocol, so they can be copied. */
-function writeShared(w: WireWriter, m: Message): void {
-  const shared = encodingOf(m)
-  const protocol = shared === undefined ? undefined : protocolOf(w)
-  if (shared === undefined || protocol === undefined) {
-    writeMessage(w, m)
-    return
-  }
-  const bytes = shared[protocol]
-  if (bytes !== undefined) {
-    w.writeRaw(bytes)
-    return
-  }
-  const from = w.messageOffset
-  writeMessage(w, m)
-  shared[protocol] = w.copySince(from)
 }

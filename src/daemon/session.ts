@@ -61,8 +61,11 @@ export interface SessionHost {
   readonly builtinServices: ReadonlySet<string>
   /** The connection is ending: the router forgets its calls and its registrations. */
   leftRouter(session: Session): void
-  /** Messages handed to this connection that could not be written to it: they go back to their mailboxes. */
-  returnUndelivered(messages: Message[]): void
+  /**
+   * Messages handed to this connection that could not be written to it: they go back to the subscription
+   * whose id is from, else to their mailboxes.
+   */
+  returnUndelivered(messages: Message[], from: number | undefined): void
   /** Commits the store's pending changes before replies go out; false: the daemon is stopping, write nothing. */
   commitStore(): boolean
   /**
@@ -82,6 +85,10 @@ export class Call {
   /** The session's list of parked calls, oldest first (a list, not a Set: no table grows and shrinks per call). */
   prevParked: Call | undefined
   nextParked: Call | undefined
+  /** What deliver() handed out, until the reply has been written: returned if it cannot be. */
+  handedOut: Message[] | undefined
+  /** The subscription they came from; undefined: mailboxes. */
+  handedOutFrom: number | undefined
 
   constructor(
     readonly session: Session,
@@ -100,24 +107,27 @@ export class Call {
     if (this.answered) return
     this.answered = true
     this.session.unpark(this)
-    if (!this.oneway) this.session.writeReply(this, result, undefined)
+    if (!this.oneway) this.session.writeReply(this, result)
   }
 
   /**
-   * Replies with messages taken from their mailboxes. If they cannot be written to the client (it has gone,
-   * though the daemon has not read its end-of-stream yet), they are put back at the head of their mailboxes.
+   * Replies with messages taken from their mailboxes, or from the subscription whose id is from. If they cannot
+   * be written to the client (it has gone, though the daemon has not read its end-of-stream yet), they are put
+   * back at the head of their mailboxes or subscription.
    */
-  deliver(result: object, messages: Message[]): void {
+  deliver(result: object, messages: Message[], from?: number): void {
     if (this.answered || this.oneway) {
       // Nobody takes a oneway call's reply: what it took goes back.
       this.answered = true
       this.session.unpark(this)
-      if (messages.length > 0) this.session.host.returnUndelivered(messages)
+      if (messages.length > 0) this.session.host.returnUndelivered(messages, from)
       return
     }
     this.answered = true
     this.session.unpark(this)
-    this.session.writeReply(this, result, messages)
+    this.handedOut = messages
+    this.handedOutFrom = from
+    this.session.writeReply(this, result)
   }
 
   /** Answers with the method's declared BusException, or a TApplicationException for anything unexpected. */
@@ -173,8 +183,8 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
   #flushQueued = false
   #readPaused = false
   #killTimer: NodeJS.Timeout | undefined
-  /** Messages in the replies written since the last flush: returned to their mailboxes if the write fails. */
-  #delivering: Message[] = []
+  /** The calls whose replies, written since the last flush, hand out messages: returned if the write fails. */
+  #delivering: Call[] = []
   /** Set by the decoder for dispatch: the binding of the message just read. */
   #binding: MethodBinding | undefined
 
@@ -252,9 +262,10 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     this.#socket.destroy()
   }
 
-  writeReply(call: Call, result: object, delivered: Message[] | undefined): void {
+  /** Writes a call's reply; messages it hands out (call.handedOut) go back if it cannot be written. */
+  writeReply(call: Call, result: object): void {
     if (this.#closed || !this.#writer) {
-      if (delivered) this.host.returnUndelivered(delivered)
+      returnHandedOut(call)
       return
     }
     const w = this.#writer
@@ -266,10 +277,10 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
       w.abortMessage()
       this.host.log('error', `cannot encode the reply to ${call.name}: ${(err as Error).message}`)
       this.writeApplicationError(call.name, call.seqid, ApplicationErrorType.INTERNAL_ERROR, 'the daemon could not encode its reply; its log has the details')
-      if (delivered) this.host.returnUndelivered(delivered)
+      returnHandedOut(call)
       return
     }
-    if (delivered) for (const m of delivered) this.#delivering.push(m)
+    if (call.handedOut) this.#delivering.push(call)
     this.#queueFlush()
   }
 
@@ -487,13 +498,13 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     const delivering = this.#delivering
     if (delivering.length > 0) this.#delivering = []
     if (this.#closed) {
-      if (delivering.length > 0) this.host.returnUndelivered(delivering)
+      for (const call of delivering) returnHandedOut(call)
       return
     }
     const written = delivering.length === 0
       ? socketWrite.call(this.#socket, out)
       : socketWrite.call(this.#socket, out, undefined, (err?: Error | null) => {
-        if (err) this.host.returnUndelivered(delivering)
+        if (err) for (const call of delivering) returnHandedOut(call)
       })
     if (!written && !this.#readPaused) {
       this.#readPaused = true
@@ -549,4 +560,12 @@ export class Session implements CallerLink<StructBytes>, ProviderLink<StructByte
     this.#parkedFirst = this.#parkedLast = undefined
     this.#parkedCount = 0
   }
+}
+
+/** Gives what a call's reply handed out back to where it came from: the reply was not written. */
+function returnHandedOut(call: Call): void {
+  const messages = call.handedOut
+  if (messages === undefined) return
+  call.handedOut = undefined
+  if (messages.length > 0) call.session.host.returnUndelivered(messages, call.handedOutFrom)
 }
