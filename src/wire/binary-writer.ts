@@ -1,6 +1,6 @@
 /** TBinaryProtocol, writing side (strict: every message header carries the version). */
 import { T_STOP } from '../gen/thriftbus.js'
-import { WireWriter } from './writer.js'
+import { setBytes, WireWriter } from './writer.js'
 import { utf8Write } from './utf8.js'
 
 
@@ -120,7 +120,7 @@ export class BinaryWriter extends WireWriter {
   writeBinary(v: Uint8Array): void {
     this.ensure(4 + v.length)
     this.writeI32(v.length)
-    this.buf.set(v, this.pos)
+    setBytes.call(this.buf, v, this.pos)
     this.pos += v.length
   }
 }

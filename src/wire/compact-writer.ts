@@ -5,7 +5,7 @@ import {
 import { COMPACT_PROTOCOL_ID } from './compact-reader.js'
 import { MAX_NESTING_DEPTH } from './limits.js'
 import { ProtocolError } from './protocol-error.js'
-import { WireWriter } from './writer.js'
+import { setBytes, WireWriter } from './writer.js'
 import { utf8Write } from './utf8.js'
 
 const TO_COMPACT: number[] = []
@@ -157,7 +157,7 @@ export class CompactWriter extends WireWriter {
   writeBinary(v: Uint8Array): void {
     this.ensure(5 + v.length)
     this.writeVarint32(v.length)
-    this.buf.set(v, this.pos)
+    setBytes.call(this.buf, v, this.pos)
     this.pos += v.length
   }
 

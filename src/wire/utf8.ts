@@ -15,6 +15,9 @@ interface FastBuffer {
   utf8Write(s: string, offset: number): number
 }
 
+/** Buffer's own methods, called with .call: looked up on a Buffer they are a LoadIC call each (see writer.ts's setBytes). */
+const { utf8Slice: sliceUtf8, utf8Write: writeUtf8 } = Buffer.prototype as unknown as FastBuffer
+
 /** Longest string a StringTable keeps, and the longest the writer converts in JavaScript. */
 export const SHORT_STRING_LENGTH = 32
 /** A table slot holds its string's bytes as this many 32-bit words (4 bytes each, the first in the low byte). */
@@ -46,11 +49,11 @@ export class StringTable {
   /** Decodes buf[start, end). */
   decode(buf: Buffer, start: number, end: number): string {
     const n = end - start
-    if (n > SHORT_STRING_LENGTH || n <= 0) return n <= 0 ? '' : (buf as unknown as FastBuffer).utf8Slice(start, end)
+    if (n > SHORT_STRING_LENGTH || n <= 0) return n <= 0 ? '' : sliceUtf8.call(buf, start, end)
     const slot = this.#slot(buf[start]!, buf[start + (n >> 1)]!, buf[end - 1]!, n)
     if (this.#holds(slot, buf, start, n)) return this.#strings[slot]!
     if (this.#holds(slot ^ 1, buf, start, n)) return this.#strings[slot ^ 1]!
-    const s = (buf as unknown as FastBuffer).utf8Slice(start, end)
+    const s = sliceUtf8.call(buf, start, end)
     this.#put(slot, s, buf, start, n)
     return s
   }
@@ -142,10 +145,10 @@ export function utf8Write(buf: Buffer, s: string, offset: number): number {
   if (n <= SHORT_STRING_LENGTH) {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i)
-      if (c >= 0x80) return (buf as unknown as FastBuffer).utf8Write(s, offset)
+      if (c >= 0x80) return writeUtf8.call(buf, s, offset)
       buf[offset + i] = c
     }
     return n
   }
-  return (buf as unknown as FastBuffer).utf8Write(s, offset)
+  return writeUtf8.call(buf, s, offset)
 }
