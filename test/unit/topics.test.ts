@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Waiter } from '../../src/broker/broker.js'
 import {
   checkDurableName, checkTopic, DEFAULT_SUBSCRIPTION_QUEUE_MESSAGES, MAX_SUBSCRIPTION_QUEUE_MESSAGES,
-  MAX_TOPIC_NAME_BYTES, parsePattern, TopicEngine, type TopicEngineOptions,
+  MAX_CACHED_ROUTES, MAX_TOPIC_NAME_BYTES, parsePattern, TopicEngine, type TopicEngineOptions,
 } from '../../src/broker/topics.js'
 import type { Message, SubscriptionInfo } from '../../src/gen/thriftbus.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -184,6 +184,28 @@ t.test('publish stamps id, sentAtMs and topic from the owner\'s id sequence and 
   const [got] = topics.take(ALICE, sub, 10)
   t.same(got, { sender: 's', recipient: '', content: 'hello', id: 43, sentAtMs: clock.now(), topic: 'a.b' })
   t.equal(got, m, 'poll hands out the published message itself')
+})
+
+t.test('a topic published to again reaches the subscriptions that joined or left in between', async (t) => {
+  const { topics } = setup()
+  t.equal(topics.publish('a.b', msg('0')), 0)
+  topics.subscribe(ALICE, 'a.*')
+  t.equal(topics.publish('a.b', msg('1')), 1, 'a new subscription is reached')
+  const durable = topics.subscribe(BOB, 'a.>', 'd')
+  t.equal(topics.publish('a.b', msg('2')), 2)
+  topics.detach(BOB)
+  t.equal(topics.publish('a.b', msg('3')), 2, 'a detached durable subscription is still reached')
+  t.ok(topics.unsubscribe(BOB, durable))
+  t.equal(topics.publish('a.b', msg('4')), 1, 'an ended one is not')
+  topics.detach(ALICE)
+  t.equal(topics.publish('a.b', msg('5')), 0, 'nor one ended with its connection')
+  for (let round = 0; round < 2; round++) {
+    t.throws(() => topics.publish('a..b', msg('x')), { code: 'INVALID_ARGUMENT' }, 'a bad topic is refused every time')
+  }
+  topics.subscribe(ALICE, 'a.b')
+  t.equal(topics.publish('a.b', msg('6')), 1)
+  for (let i = 0; i < MAX_CACHED_ROUTES + 10; i++) topics.publish(`many.t${i}`, msg('x'))
+  t.equal(topics.publish('a.b', msg('7')), 1, 'past the remembered topics, publishes still reach their subscriptions')
 })
 
 t.test('fan-out: ten subscriptions each get every message, in order, and publish counts them', async (t) => {
