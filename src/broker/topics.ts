@@ -39,30 +39,47 @@ import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 import { soon } from '../soon.js'
 
+/** The wire encodings of a message, one per protocol (see Stamp). */
+export interface SharedEncoding {
+  binary: Buffer | undefined
+  compact: Buffer | undefined
+}
+
 /**
- * The wire encodings of a message published to more than one subscription, one per protocol, filled by the
- * first poll reply that writes it in that protocol: the other subscribers' replies copy the bytes instead of
- * encoding the message again (see pubsub-service.ts). Every copy a poll hands out has the same fields, so the
- * bytes are the same for all of them.
+ * What a published message carries for its subscriptions, computed once rather than once per subscription
+ * and step: its size as queues count it (messageBytes) and as replies do (replyBytes). When it went to more
+ * than one subscription, also its wire encodings, one per protocol, filled by the first poll reply that
+ * writes it in that protocol: the other subscribers' replies copy the bytes instead of encoding the message
+ * again (see pubsub-service.ts).
  */
-export class SharedEncoding {
+class Stamp implements SharedEncoding {
   binary: Buffer | undefined = undefined
   compact: Buffer | undefined = undefined
+  readonly bytes: number
+  readonly replyBytes: number
+  constructor(m: Message, readonly shared: boolean) {
+    this.bytes = messageBytes(m)
+    this.replyBytes = replyBytes(m)
+  }
 }
 
-/**
- * Where a published message that went to several subscriptions keeps its SharedEncoding: a symbol, so that the
- * message's own fields (what a test or a store sees) stay the IDL's.
- */
-const ENCODING = Symbol('thriftbus.sharedEncoding')
+/** Where a published message keeps its Stamp: a symbol, so that its own fields (what a test or a store sees) stay the IDL's. */
+const STAMP = Symbol('thriftbus.stamp')
 
-interface Published extends Message {
-  [ENCODING]?: SharedEncoding
+interface Stamped extends Message {
+  [STAMP]?: Stamp
 }
 
-/** The encodings a message shares with the other subscriptions it went to (see SharedEncoding); undefined for any other. */
+/** The encodings a message shares with the other subscriptions it went to; undefined for any other message. */
 export function encodingOf(m: Message): SharedEncoding | undefined {
-  return (m as Published)[ENCODING]
+  const stamp = (m as Stamped)[STAMP]
+  return stamp !== undefined && stamp.shared ? stamp : undefined
+}
+
+/** messageBytes(m), from its stamp when it has one. */
+function sizeOf(m: Message): number {
+  const stamp = (m as Stamped)[STAMP]
+  return stamp === undefined ? messageBytes(m) : stamp.bytes
 }
 
 /** Topics whose subscriptions a TopicEngine remembers (see #routes); past it, it forgets them all. */
@@ -302,7 +319,7 @@ export class TopicEngine {
     message.id = this.#nextId()
     message.sentAtMs = this.#clock.now()
     message.topic = topic
-    if (matched.length > 1) (message as Published)[ENCODING] = new SharedEncoding()
+    if (matched.length > 0) (message as Stamped)[STAMP] = new Stamp(message, matched.length > 1)
     for (const sub of matched) {
       // A waiter settled above may have ended a subscription that was matched before it.
       if (sub.ended) continue
@@ -367,10 +384,11 @@ export class TopicEngine {
     let bytes = 0
     while (out.length < max && sub.queue.length > 0) {
       const head = sub.queue.peek()!
-      const cost = maxBytes === Infinity ? 0 : replyBytes(head)
+      const stamp = (head as Stamped)[STAMP]
+      const cost = maxBytes === Infinity ? 0 : stamp === undefined ? replyBytes(head) : stamp.replyBytes
       if (out.length > 0 && bytes + cost > maxBytes) break
       out.push(sub.queue.shift()!)
-      sub.bytes -= messageBytes(head)
+      sub.bytes -= stamp === undefined ? messageBytes(head) : stamp.bytes
       bytes += cost
     }
     sub.delivered += out.length
@@ -570,7 +588,7 @@ export class TopicEngine {
   #append(sub: Subscription, message: Message): void {
     if (sub.durableName !== '') this.#store?.enqueue(sub.id, message)
     sub.queue.push(message)
-    sub.bytes += messageBytes(message)
+    sub.bytes += sizeOf(message)
     this.#trim(sub)
   }
 
@@ -582,7 +600,7 @@ export class TopicEngine {
     let dropped: number[] | undefined
     while (sub.queue.length > sub.maxQueued || (sub.bytes > this.maxQueueBytes && sub.queue.length > 1)) {
       const m = sub.queue.shift()!
-      sub.bytes -= messageBytes(m)
+      sub.bytes -= sizeOf(m)
       sub.dropped++
       ;(dropped ??= []).push(m.id!)
     }
@@ -603,7 +621,7 @@ export class TopicEngine {
       const m = messages[j]!
       if (sub.durableName !== '') this.#store?.enqueue(sub.id, m)
       sub.queue.unshift(m)
-      sub.bytes += messageBytes(m)
+      sub.bytes += sizeOf(m)
     }
     this.#trim(sub)
     return messages.length
@@ -671,7 +689,7 @@ export class TopicEngine {
       const sub = this.#subs.get(subscriptionId)
       if (!sub) continue
       sub.queue.push(message)
-      sub.bytes += messageBytes(message)
+      sub.bytes += sizeOf(message)
     }
     // A store written with larger bounds than this engine's: trim now, as a publish would.
     for (const sub of this.#subs.values()) this.#trim(sub)
