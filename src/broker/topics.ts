@@ -39,22 +39,31 @@ import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 import { soon } from '../soon.js'
 
-/** The wire encodings of a message, one per protocol (see Stamp). */
+/** Where a message's bytes in one protocol are: block[start, end), a block shared with the messages encoded with it. */
+export class EncodedRange {
+  constructor(
+    readonly block: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
+
+/** The wire encodings of a message, one per protocol (see Stamp); pubsub-service.ts writes and reads them. */
 export interface SharedEncoding {
-  binary: Buffer | undefined
-  compact: Buffer | undefined
+  binary: EncodedRange | undefined
+  compact: EncodedRange | undefined
 }
 
 /**
  * What a published message carries for its subscriptions, computed once rather than once per subscription
  * and step: its size as queues count it (messageBytes) and as replies do (replyBytes). When it went to more
- * than one subscription, also its wire encodings, one per protocol, filled by the first poll reply that
- * writes it in that protocol: the other subscribers' replies copy the bytes instead of encoding the message
- * again (see pubsub-service.ts).
+ * than one subscription, also its wire encodings, one per protocol, set by the first poll reply that
+ * writes it in that protocol (a range of a block shared with the messages that reply encoded): the other
+ * subscribers' replies copy the bytes instead of encoding the message again (see pubsub-service.ts).
  */
 class Stamp implements SharedEncoding {
-  binary: Buffer | undefined = undefined
-  compact: Buffer | undefined = undefined
+  binary: EncodedRange | undefined = undefined
+  compact: EncodedRange | undefined = undefined
   readonly bytes: number
   readonly replyBytes: number
   constructor(m: Message, readonly shared: boolean) {

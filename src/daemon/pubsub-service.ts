@@ -11,7 +11,7 @@ import {
   PubSub, T_LIST, T_STRUCT, writeMessage,
   type Message, type MethodCodec, type PubSub_poll_args, type PubSub_poll_result, type PubSub_subscribe_args,
 } from '../gen/thriftbus.js'
-import { encodingOf, type TopicEngine } from '../broker/topics.js'
+import { EncodedRange, encodingOf, type SharedEncoding, type TopicEngine } from '../broker/topics.js'
 import { protocolOf } from '../wire/struct-copy.js'
 import type { WireWriter } from '../wire/writer.js'
 import { ReceiveMany } from './message-service.js'
@@ -73,6 +73,11 @@ const pollCodec: MethodCodec<PubSub_poll_args, PubSub_poll_result> = { ...method
 /**
  * Writes poll's result as the generated writer does (the same bytes), copying shared encodings where it can. A
  * struct's bytes do not depend on where it sits in a message, in either protocol, so they can be copied.
+ *
+ * The messages this reply is the first to encode, when they follow one another, get one block: a copy of
+ * their bytes, each message an EncodedRange of it. Every subscriber polls the same messages in the same order,
+ * so a later reply finds whole runs of them side by side in one block and copies each run at once. A block
+ * is closed once it holds MAX_BLOCK_BYTES: one queued message keeps its whole block alive.
  */
 function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
   const list = v.success
@@ -85,24 +90,76 @@ function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
   w.writeFieldBegin(T_LIST, 0)
   w.writeListBegin(T_STRUCT, list.length)
   const binary = protocol === 'binary'
+  // What an earlier reply left when its encoding threw.
+  run.block = undefined
+  encoded.shared.length = 0
+  encoded.ends.length = 0
   for (let i = 0; i < list.length; i++) {
     const m = list[i]!
     const shared = encodingOf(m)
+    const range = shared === undefined ? undefined : binary ? shared.binary : shared.compact
+    if (range !== undefined) {
+      endEncoded(w, binary)
+      if (range.block === run.block && range.start === run.end) {
+        run.end = range.end
+      } else {
+        copyRun(w)
+        run.block = range.block
+        run.start = range.start
+        run.end = range.end
+      }
+      continue
+    }
+    copyRun(w)
     if (shared === undefined) {
+      endEncoded(w, binary)
       writeMessage(w, m)
       continue
     }
-    const bytes = binary ? shared.binary : shared.compact
-    if (bytes !== undefined) {
-      w.writeRaw(bytes)
-      continue
-    }
-    const from = w.messageOffset
+    if (encoded.shared.length > 0 && w.messageOffset - encoded.from >= MAX_BLOCK_BYTES) endEncoded(w, binary)
+    if (encoded.shared.length === 0) encoded.from = w.messageOffset
     writeMessage(w, m)
-    if (binary) shared.binary = w.copySince(from)
-    else shared.compact = w.copySince(from)
+    encoded.shared.push(shared)
+    encoded.ends.push(w.messageOffset)
   }
+  copyRun(w)
+  endEncoded(w, binary)
   w.writeListEnd()
   w.writeFieldStop()
   w.writeStructEnd()
+}
+
+/**
+ * Encodings of more messages than this go to another block. Node's Buffer pool, which the messages' own
+ * copies came from before blocks, is 8 KiB: a queued message keeps no more memory alive than it did then.
+ */
+const MAX_BLOCK_BYTES = 8 * 1024
+
+/** writePollResult's run of encoded bytes found side by side, not yet copied (block undefined: none). */
+const run = { block: undefined as Buffer | undefined, start: 0, end: 0 }
+
+function copyRun(w: WireWriter): void {
+  if (run.block === undefined) return
+  w.writeRange(run.block, run.start, run.end)
+  run.block = undefined
+}
+
+/** writePollResult's messages encoded one after another, from messageOffset `from`, each ending at its `ends`. */
+const encoded = { from: 0, shared: [] as SharedEncoding[], ends: [] as number[] }
+
+/** Makes the block of the messages just encoded (see writePollResult) and gives each its range. */
+function endEncoded(w: WireWriter, binary: boolean): void {
+  const { shared, ends, from } = encoded
+  if (shared.length === 0) return
+  const block = w.copySince(from)
+  let start = 0
+  for (let i = 0; i < shared.length; i++) {
+    const end = ends[i]! - from
+    const range = new EncodedRange(block, start, end)
+    if (binary) shared[i]!.binary = range
+    else shared[i]!.compact = range
+    start = end
+  }
+  shared.length = 0
+  ends.length = 0
 }

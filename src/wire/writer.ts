@@ -67,6 +67,13 @@ export abstract class WireWriter implements ProtocolWriter {
     this.pos += bytes.length
   }
 
+  /** Appends block[start, end), bytes already encoded in this writer's protocol, unchanged. */
+  writeRange(block: Buffer, start: number, end: number): void {
+    this.ensure(end - start)
+    copyBytes.call(block, this.buf, this.pos, start, end)
+    this.pos += end - start
+  }
+
   /**
    * Drops the messages written since pending was mark (a value of `pending` between messages, with no take
    * since): a call written but not yet sent is taken back.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { encodingOf, TopicEngine } from '../../src/broker/topics.js'
+import { EncodedRange, encodingOf, TopicEngine } from '../../src/broker/topics.js'
 import { MAX_POLL_BATCH, pubsubServiceBindings } from '../../src/daemon/pubsub-service.js'
 import { Call, type MethodBinding, type Session } from '../../src/daemon/session.js'
 import { ErrorCode, MESSAGE_REPLY, PubSub, type Message, type PubSub_poll_result } from '../../src/gen/thriftbus.js'
@@ -99,16 +99,25 @@ class FakeSession {
   }
 }
 
-function setup() {
+function setup(maxMessageBytes = 1024) {
   const clock = new FakeClock()
   const topics = new TopicEngine({ clock })
-  const methods = pubsubServiceBindings({ topics, maxMessageBytes: 1024 })
+  const methods = pubsubServiceBindings({ topics, maxMessageBytes })
   const connect = () => new FakeSession(topics, methods)
   return { clock, topics, methods, connect }
 }
 
 function msg(content: string): Message {
   return { sender: 's', recipient: '', content }
+}
+
+/** A poll reply's bytes in protocol, its result written by write. */
+function encode(protocol: ProtocolName, write: (w: BinaryWriter | CompactWriter) => void): Buffer {
+  const writer = protocol === 'binary' ? new BinaryWriter(true, 1 << 20) : new CompactWriter(true, 1 << 20)
+  writer.beginMessage('poll', MESSAGE_REPLY, 1)
+  write(writer)
+  writer.endMessage()
+  return writer.take()!
 }
 
 function contentsOf(reply: Reply | undefined): string[] | undefined {
@@ -242,13 +251,6 @@ t.test('a message published to several subscriptions is encoded once per protoco
   publisher.call('publish', { topic: 'news.today', message: msg('second') })
   publisher.call('publish', { topic: 'solo', message: msg('alone') })
   const codec = methods.get('poll')!.codec
-  const encode = (writer: BinaryWriter | CompactWriter, write: (w: BinaryWriter | CompactWriter) => void): Buffer => {
-    writer.beginMessage('poll', MESSAGE_REPLY, 1)
-    write(writer)
-    writer.endMessage()
-    return writer.take()!
-  }
-  const newWriter = (protocol: ProtocolName) => (protocol === 'binary' ? new BinaryWriter(true, 1 << 20) : new CompactWriter(true, 1 << 20))
   const protocols: ProtocolName[] = ['binary', 'compact', 'binary', 'compact']
   for (const [i, c] of subscribers.entries()) {
     const result = c.reply(c.call('poll', { subscription: ids[i], max: 10, timeoutMs: 0 }))!.result as PubSub_poll_result
@@ -257,13 +259,66 @@ t.test('a message published to several subscriptions is encoded once per protoco
     const shared = encodingOf(result.success![0]!)
     t.ok(shared, 'a message that went to several subscriptions shares its encodings')
     const before = shared![protocol]
-    const bytes = encode(newWriter(protocol), (w) => codec.writeResult(w, result))
-    t.same(bytes, encode(newWriter(protocol), (w) => PubSub.methods.poll.writeResult(w, result)), `subscriber ${i} (${protocol}): the generated writer's bytes`)
+    const bytes = encode(protocol, (w) => codec.writeResult(w, result))
+    t.same(bytes, encode(protocol, (w) => PubSub.methods.poll.writeResult(w, result)), `subscriber ${i} (${protocol}): the generated writer's bytes`)
     if (i < 2) t.equal(before, undefined, `the first ${protocol} reply encodes the message`)
     else t.equal(shared![protocol], before, `a later ${protocol} reply copies the first one's bytes`)
-    t.type(shared![protocol], Buffer)
+    t.type(shared![protocol], EncodedRange)
+    t.equal(encodingOf(result.success![1]!)![protocol]!.block, shared![protocol]!.block, 'messages encoded by one reply share a block')
   }
   const alone = subscribers[0]!.reply(subscribers[0]!.call('poll', { subscription: lone, max: 10, timeoutMs: 0 }))!.result as PubSub_poll_result
   t.equal(encodingOf(alone.success![0]!), undefined, 'a message that went to one subscription is encoded as usual')
   t.equal(encodingOf(msg('never published')), undefined, 'a message that was not published has no shared encoding')
+})
+
+t.test('the messages a reply encodes share blocks of about 8 KiB, which later replies copy whole', async (t) => {
+  const { connect, methods } = setup(1 << 20)
+  const codec = methods.get('poll')!.codec
+  const publisher = connect()
+  const [first, second] = [connect(), connect()].map((c) => ({ c, id: c.reply(c.call('subscribe', { pattern: 'big', durableName: '', maxQueued: 0 }))!.result.success as number }))
+  for (let i = 0; i < 12; i++) publisher.call('publish', { topic: 'big', message: msg(`${i} ${'x'.repeat(2000)}`) })
+  const poll = (s: typeof first) => s!.c.reply(s!.c.call('poll', { subscription: s!.id, max: 100, timeoutMs: 0 }))!.result as PubSub_poll_result
+  const a = poll(first)
+  const written = encode('binary', (w) => codec.writeResult(w, a))
+  t.same(written, encode('binary', (w) => PubSub.methods.poll.writeResult(w, a)))
+  const blocks = new Set(a.success!.map((m) => encodingOf(m)!.binary!.block))
+  t.ok(blocks.size >= 2, `${blocks.size} blocks for 12 messages of 2 kB`)
+  for (const block of blocks) t.ok(block.length < 8 * 1024 + 2100, `a block of ${block.length} bytes`)
+  const b = poll(second)
+  t.same(encode('binary', (w) => codec.writeResult(w, b)), written, 'the second reply copies the blocks: the same bytes')
+})
+
+t.test('poll replies mixing copied, newly encoded and unshared messages are the generated writer\'s bytes', async (t) => {
+  const { connect, methods } = setup()
+  const codec = methods.get('poll')!.codec
+  const publisher = connect()
+  // Overlapping patterns: a message reaches one to five of them, so replies mix every case.
+  const subscribers = ['mix.>', 'mix.a', 'mix.*', 'mix.b', 'mix.a'].map((pattern, i) => {
+    const c = connect()
+    const id = c.reply(c.call('subscribe', { pattern, durableName: '', maxQueued: 0 }))!.result.success as number
+    return { c, id, protocol: (i % 2 === 0 ? 'binary' : 'compact') as ProtocolName }
+  })
+  let seed = 12345
+  const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n
+  let replies = 0
+  let mismatches = 0
+  let gaps = 0
+  for (let step = 0; step < 3000; step++) {
+    if (random(3) > 0) {
+      publisher.call('publish', { topic: ['mix.a', 'mix.b', 'mix.c'][random(3)]!, message: msg(`m${step} ${'é'.repeat(random(4))}`) })
+      continue
+    }
+    const s = subscribers[random(subscribers.length)]!
+    const result = s.c.reply(s.c.call('poll', { subscription: s.id, max: 1 + random(8), timeoutMs: 0 }))!.result as PubSub_poll_result
+    if (result.success!.length === 0) continue
+    replies++
+    const ours = encode(s.protocol, (w) => codec.writeResult(w, result))
+    if (!ours.equals(encode(s.protocol, (w) => PubSub.methods.poll.writeResult(w, result)))) mismatches++
+    // Ranges of one block with a gap between them: the other messages of the gap went elsewhere.
+    const ranges = result.success!.map((m) => encodingOf(m)?.[s.protocol])
+    for (let k = 1; k < ranges.length; k++) if (ranges[k] && ranges[k]!.block === ranges[k - 1]?.block && ranges[k]!.start !== ranges[k - 1]!.end) gaps++
+  }
+  t.ok(replies > 500, `${replies} replies checked`)
+  t.ok(gaps > 0, `${gaps} times, a reply took two messages of one block with others between them`)
+  t.equal(mismatches, 0, 'every reply has the generated writer\'s bytes')
 })
