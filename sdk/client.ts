@@ -639,22 +639,25 @@ export class Client {
   async #attach(deadline: number): Promise<Connection> {
     let spawned: SpawnedDaemon | undefined
     let resetDelay = RESET_RETRY_MIN_MS
+    /** The last connection closed before its answer, if any: the reason to give when the time runs out. */
+    let unanswered: Error | undefined
+    const closesConnections = (cause: Error) => new BusError(
+      'NO_DAEMON',
+      `the daemon at ${this.socket} closes connections before answering: it is shutting down, or at its connection limit (--max-connections); try again later`,
+      { cause },
+    )
     for (;;) {
       try {
         return await this.#open(deadline)
       } catch (err) {
-        if (isBusError(err)) throw err
+        // The time ran out while a retry waited for its answer: the closed connections before it say why.
+        if (isBusError(err)) throw unanswered ? closesConnections(unanswered) : err
         const code = (err as NodeJS.ErrnoException).code
         if (code === UNANSWERED) {
+          unanswered = err as Error
           await sleep(Math.min(resetDelay, deadline - Date.now()), undefined, { signal: this.#lifetime.signal }).catch(() => {})
           resetDelay = Math.min(resetDelay * 2, RESET_RETRY_MAX_MS)
-          if (Date.now() >= deadline) {
-            throw new BusError(
-              'NO_DAEMON',
-              `the daemon at ${this.socket} closes connections before answering: it is shutting down, or at its connection limit (--max-connections); try again later`,
-              { cause: err },
-            )
-          }
+          if (Date.now() >= deadline) throw closesConnections(unanswered)
         } else if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
           throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${this.socket}: ${(err as Error).message}`, { cause: err })
         } else if (!this.#options.spawn) {
