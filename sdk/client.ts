@@ -688,14 +688,15 @@ export class Client {
       socket.once('connect', () => {
         socket.off('error', reject)
         let state: 'waiting' | 'answered' | 'given up' = 'waiting'
-        const giveUp = (err: Error | undefined) => {
+        /** Stops waiting for the answer: the timer and the abort listener go; err, if any, rejects. */
+        const stopWaiting = (err: Error | undefined) => {
           clearTimeout(timer)
           this.#lifetime.signal.removeEventListener('abort', onAbort)
           if (err) reject(err)
         }
         const timer = setTimeout(() => {
           state = 'given up'
-          giveUp(new BusError('NO_DAEMON', `the daemon at ${this.socket} accepted the connection but did not answer within the connect timeout (${this.#options.connectTimeoutMs} ms); it may be stuck: see its log`))
+          stopWaiting(new BusError('NO_DAEMON', `the daemon at ${this.socket} accepted the connection but did not answer within the connect timeout (${this.#options.connectTimeoutMs} ms); it may be stuck: see its log`))
           conn.destroy()
         }, Math.max(0, deadline - Date.now()))
         const onAbort = () => conn.destroy()
@@ -705,10 +706,10 @@ export class Client {
           if (state === 'answered') return this.#lost(conn)
           if (state === 'given up') return
           state = 'given up'
-          giveUp(Object.assign(new Error(`the daemon closed the connection before answering: ${cause?.message ?? 'end of stream'}`), { code: UNANSWERED, cause }))
+          stopWaiting(Object.assign(new Error(`the daemon closed the connection before answering: ${cause?.message ?? 'end of stream'}`), { code: UNANSWERED, cause }))
         }, () => {
           state = 'answered'
-          giveUp(undefined)
+          stopWaiting(undefined)
           resolve(conn)
         })
       })

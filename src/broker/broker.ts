@@ -915,7 +915,7 @@ export class Broker {
 }
 
 /** Inserts m into a queue sorted by id near its head (given-back messages are older than most). */
-function insertNearHead(queue: Deque<Message>, m: Message): void {
+export function insertNearHead(queue: Deque<Message>, m: Message): void {
   const ahead: Message[] = []
   while (queue.length > 0 && queue.peek()!.id! < m.id!) ahead.push(queue.shift()!)
   queue.unshift(m)

@@ -34,7 +34,7 @@
  */
 import { BusError } from '../errors.js'
 import type { Message, SubscriptionInfo } from '../gen/thriftbus.js'
-import { Filling, messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
+import { Filling, insertNearHead, messageBytes, ParkedOn, replyBytes, type Parked, type Waiter } from './broker.js'
 import { systemClock, type Clock } from './clock.js'
 import { Deque } from './deque.js'
 import { soon } from '../soon.js'
@@ -618,7 +618,8 @@ export class TopicEngine {
 
   #takeBack(sub: Subscription, messages: Message[]): number {
     sub.delivered = Math.max(0, sub.delivered - messages.length)
-    // The first ones go to parked polls, oldest poll first; the rest go back in front of the queue.
+    // The first ones go to parked polls, oldest poll first; the rest go back to their places near the head of
+    // the queue, by id: the replies of one failed write come back one call at a time, the oldest first.
     let i = 0
     for (; i < messages.length; i++) {
       const m = messages[i]!
@@ -629,7 +630,7 @@ export class TopicEngine {
     for (let j = messages.length - 1; j >= i; j--) {
       const m = messages[j]!
       if (sub.durableName !== '') this.#store?.enqueue(sub.id, m)
-      sub.queue.unshift(m)
+      insertNearHead(sub.queue, m)
       sub.bytes += sizeOf(m)
     }
     this.#trim(sub)

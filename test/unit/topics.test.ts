@@ -479,6 +479,18 @@ t.test('returnToSubscription puts polled messages back at the head of that subsc
   t.equal(infoOf(topics, b)!.delivered, 4)
 })
 
+t.test('messages of two replies returned one after the other go back in publish order', async (t) => {
+  const { topics } = setup()
+  const sub = topics.subscribe(ALICE, 'q', 'd')
+  for (const c of ['1', '2', '3', '4', '5', '6']) topics.publish('q', msg(c))
+  const older = topics.take(ALICE, sub, 2)
+  const newer = topics.take(ALICE, sub, 3)
+  // Two replies written in one flush that failed: each call's messages come back, the older reply's first.
+  t.equal(topics.returnToSubscription(sub, older), 2)
+  t.equal(topics.returnToSubscription(sub, newer), 3)
+  t.same(contents(topics.take(ALICE, sub, 10)), ['1', '2', '3', '4', '5', '6'])
+})
+
 t.test('returned messages go to a parked poll first, and are dropped once their subscription has ended', async (t) => {
   const { topics } = setup()
   const sub = topics.subscribe(ALICE, 'q')
