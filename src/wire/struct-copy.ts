@@ -41,8 +41,8 @@ export interface StructBytes {
 }
 
 /**
- * A writer that can append bytes already encoded in its own protocol, unchanged. WireWriter does not offer this
- * yet; once it does, writeStructBytes takes the fast path for same-protocol relays on its own.
+ * A writer that can append bytes already encoded in its own protocol, unchanged (WireWriter.writeRaw). A writer
+ * without it gets the generic copy from writeStructBytes.
  */
 export interface RawAppendWriter {
   writeRaw(bytes: Uint8Array): void
