@@ -20,7 +20,7 @@ import { capture, captured } from './captured.js'
 import { Connection, type PendingCall } from './connection.js'
 import { ReceiveGatherer, type Reject, type Resolve } from './receive-any.js'
 import { ReceivePool } from './receive-pool.js'
-import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
+import { DaemonStarter } from './spawn.js'
 import { Subscription, type SubscribeOptions } from './subscription.js'
 
 /** How long connect() may take, spawning included, unless configured otherwise. */
@@ -637,7 +637,7 @@ export class Client {
    * connection limit) is tried again, and never used for calls: they could be lost with it.
    */
   async #attach(deadline: number): Promise<Connection> {
-    let spawned: SpawnedDaemon | undefined
+    const starter = new DaemonStarter(this.socket, this.stateDir, this.#options.spawn)
     let resetDelay = RESET_RETRY_MIN_MS
     /** The last connection closed before its answer, if any: the reason to give when the time runs out. */
     let unanswered: Error | undefined
@@ -652,24 +652,13 @@ export class Client {
       } catch (err) {
         // The time ran out while a retry waited for its answer: the closed connections before it say why.
         if (isBusError(err)) throw unanswered ? closesConnections(unanswered) : err
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === UNANSWERED) {
+        if ((err as NodeJS.ErrnoException).code === UNANSWERED) {
           unanswered = err as Error
           await sleep(Math.min(resetDelay, deadline - Date.now()), undefined, { signal: this.#lifetime.signal }).catch(() => {})
           resetDelay = Math.min(resetDelay * 2, RESET_RETRY_MAX_MS)
           if (Date.now() >= deadline) throw closesConnections(unanswered)
-        } else if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
-          throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${this.socket}: ${(err as Error).message}`, { cause: err })
-        } else if (!this.#options.spawn) {
-          throw new BusError('NO_DAEMON', `no daemon at ${this.socket} (connect ${code}); start one with \`thriftbus daemon\``, { cause: err })
         } else {
-          spawned ??= await spawnDaemon(this.socket, this.stateDir)
-          if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > deadline) {
-            const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
-            const tail = logTail(spawned.logFile)
-            throw new BusError('NO_DAEMON', `started a daemon for ${this.socket}, but ${why}; its log ${spawned.logFile} ends with:\n${tail}`, { cause: err })
-          }
-          await sleep(25, undefined, { signal: this.#lifetime.signal }).catch(() => {})
+          await starter.afterFailedConnect(err, deadline, this.#lifetime.signal)
         }
         if (this.#closing) throw new BusError('CLOSED', 'the client was closed while connecting')
       }

@@ -31,7 +31,7 @@ import { createReader, createWriter, type WireFormat } from '../src/wire/frame-r
 import { DEFAULT_MAX_MESSAGE_BYTES, REPLY_SLACK_BYTES } from '../src/wire/limits.js'
 import type { WireReader } from '../src/wire/reader.js'
 import { CLOSE_DEADLINE_MS, DEFAULT_CONNECT_TIMEOUT_MS } from './client.js'
-import { logTail, spawnDaemon, type SpawnedDaemon } from './spawn.js'
+import { DaemonStarter } from './spawn.js'
 
 /** Reconnect backoff of a served service: first and longest delay (as the SDK client's). */
 const RECONNECT_MIN_MS = 50
@@ -253,26 +253,13 @@ interface AttachOptions {
 async function attach<T>(open: () => Promise<T>, o: AttachOptions): Promise<T> {
   const problem = socketPathProblem(o.socket)
   if (problem) throw new BusError('INVALID_ARGUMENT', problem)
-  let spawned: SpawnedDaemon | undefined
+  const starter = new DaemonStarter(o.socket, o.stateDir ?? defaultStateDir(), o.spawn)
   for (;;) {
     if (o.signal?.aborted) throw new BusError('CANCELLED', 'connecting to the daemon was aborted', { cause: o.signal.reason })
     try {
       return await open()
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
-        throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${o.socket}: ${(err as Error).message}`, { cause: err })
-      }
-      if (!o.spawn) {
-        throw new BusError('NO_DAEMON', `no daemon at ${o.socket} (connect ${code}); start one with \`thriftbus daemon\``, { cause: err })
-      }
-      const stateDir = o.stateDir ?? defaultStateDir()
-      spawned ??= await spawnDaemon(o.socket, stateDir)
-      if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > o.deadline) {
-        const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
-        throw new BusError('NO_DAEMON', `started a daemon for ${o.socket}, but ${why}; its log ${spawned.logFile} ends with:\n${logTail(spawned.logFile)}`, { cause: err })
-      }
-      await sleep(25, undefined, { signal: o.signal }).catch(() => {})
+      await starter.afterFailedConnect(err, o.deadline, o.signal)
     }
   }
 }

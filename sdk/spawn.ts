@@ -5,7 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { BusError } from '../src/errors.js'
 
 /** The CLI's compiled entry point: next to this file in dist/, or in dist/ when running from the sources. */
 export function daemonEntry(): string {
@@ -43,5 +45,40 @@ export function logTail(logFile: string, lines = 5): string {
     return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
   } catch {
     return ''
+  }
+}
+
+/**
+ * What connect() and serve() do after a connect attempt failed: when nobody listens (ENOENT, ECONNREFUSED) and
+ * spawning is on, start a daemon (once per starter) and wait a moment for it to listen; otherwise, or when that
+ * daemon exited with an error or the deadline passed, give up with NO_DAEMON and the reason.
+ */
+export class DaemonStarter {
+  readonly #socket: string
+  readonly #stateDir: string
+  readonly #spawn: boolean
+  #spawned: SpawnedDaemon | undefined
+
+  constructor(socket: string, stateDir: string, spawn: boolean) {
+    this.#socket = socket
+    this.#stateDir = stateDir
+    this.#spawn = spawn
+  }
+
+  /** Resolves when it is worth connecting again; throws NO_DAEMON when it is not. */
+  async afterFailedConnect(err: unknown, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
+      throw new BusError('NO_DAEMON', `cannot connect to the daemon at ${this.#socket}: ${(err as Error).message}`, { cause: err })
+    }
+    if (!this.#spawn) {
+      throw new BusError('NO_DAEMON', `no daemon at ${this.#socket} (connect ${code}); start one with \`thriftbus daemon\``, { cause: err })
+    }
+    const spawned = (this.#spawned ??= await spawnDaemon(this.#socket, this.#stateDir))
+    if ((spawned.exitCode !== undefined && spawned.exitCode !== 0) || Date.now() > deadline) {
+      const why = spawned.exitCode !== undefined ? `it exited with code ${spawned.exitCode}` : 'it did not answer in time'
+      throw new BusError('NO_DAEMON', `started a daemon for ${this.#socket}, but ${why}; its log ${spawned.logFile} ends with:\n${logTail(spawned.logFile)}`, { cause: err })
+    }
+    await sleep(25, undefined, { signal }).catch(() => {})
   }
 }

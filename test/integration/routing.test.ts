@@ -148,6 +148,18 @@ t.test('serve() refuses a reserved or malformed name, and reports NO_DAEMON with
   await t.rejects(serviceClient(class {}, 'X', { socket: `${tempDir(t)}/none.sock`, spawn: false }), { code: 'NO_DAEMON' }, 'serviceClient: no daemon')
 })
 
+t.test('serve() and serviceClient() that must start a daemon that cannot start fail with its log', async (t) => {
+  const { chmodSync, mkdirSync } = await import('node:fs')
+  const dir = tempDir(t)
+  const shared = `${dir}/shared`
+  mkdirSync(shared)
+  chmodSync(shared, 0o777) // the daemon refuses a socket folder other users can write to, and exits 1
+  const refused = { code: 'NO_DAEMON', message: /started a daemon for .*exited with code 1.*daemon\.log ends with:\n.*can be written by other users/s }
+  const options = { socket: `${shared}/bus.sock`, stateDir: `${dir}/state` }
+  await t.rejects(serve('X', { process() {} }, options), refused, 'serve()')
+  await t.rejects(serviceClient(class {}, 'X', options), refused, 'serviceClient()')
+})
+
 t.test('a served service loses its daemon, registers with the new one, and a call in flight fails instead of hanging', needs, async (t) => {
   const { UserService, types } = await userCode(t)
   const dir = tempDir(t)
