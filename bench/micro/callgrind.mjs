@@ -5,12 +5,16 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { sleep } from '../common.mjs'
 
-/** Starts node with argv; under callgrind (counting off until count() says so) when counted is true. */
-export function startNode (counted, argv, out) {
+/**
+ * Starts program (node unless told otherwise, e.g. redis-server) with argv; under callgrind (counting off until
+ * count() says so) when counted is true. Node also writes the map that names its JIT code in a report.
+ */
+export function startNode (counted, argv, out, program = process.execPath) {
+  const node = program === process.execPath
   const [cmd, ...rest] = counted
     ? ['valgrind', '--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`,
-        process.execPath, '--perf-basic-prof', ...argv]
-    : [process.execPath, ...argv]
+        program, ...(node ? ['--perf-basic-prof'] : []), ...argv]
+    : [program, ...argv]
   return spawn(cmd, rest, { stdio: ['pipe', 'ignore', 'ignore'] }) // stdin open: the ceiling exits when it closes
 }
 

@@ -67,7 +67,7 @@ export async function connect (socket) {
       const sub = await client.subscribe(topic)
       subs.push(sub)
       ;(async () => {
-        try { for await (const m of sub) onMessage(m.content) } catch (e) { if (!closing) onError(e) }
+        try { for await (const batch of sub.batches()) for (const m of batch) onMessage(m.content) } catch (e) { if (!closing) onError(e) }
         if (!closing) onError(new Error('subscription ended'))
       })()
     },
