@@ -5,7 +5,7 @@
 // starts the server and publishes. A round is BURST 100-byte messages (256 outstanding); each subscriber says it
 // has them by publishing its count on a second topic. Counting starts after WARM rounds, covers N rounds, and
 // counts user space only.
-//   node bench/micro/pubsub-instructions.mjs [subscriber|server] [thriftbus-memory|thriftbus|redis] [N=10] [--by-function]
+//   node bench/micro/pubsub-instructions.mjs [subscriber|server] [thriftbus-memory|thriftbus|redis] [N=10] [--by-function] [--callers=NAME]
 // Environment: SUBS (subscribers; default 1 when counting a subscriber, 10 when counting the server), BURST
 // (2560), TOP (40 functions listed). Needs valgrind, and redis-server for redis.
 // What is counted runs about 50 times slower than the rest: a counted subscriber lags and reads full batches
@@ -47,6 +47,7 @@ if (process.argv[2] === '--child') {
   const countServer = side === 'server'
   const SUBS = Number(process.env.SUBS ?? (countServer ? 10 : 1))
   const byFunction = process.argv.includes('--by-function')
+  const callersOf = process.argv.find((a) => a.startsWith('--callers='))?.slice('--callers='.length)
   const N = Number(nArg)
   const WARM = 10
   const peer = await import(adapterOf(row))
@@ -103,7 +104,7 @@ if (process.argv[2] === '--child') {
     console.log(`${row} ${countServer ? 'server' : 'subscriber'}: ${Math.round(totalOf(text) / received)} instructions a ${countServer ? 'delivered' : 'received'} message (${N} rounds of ${BURST}, ${SUBS} subscriber${SUBS === 1 ? '' : 's'})`)
     if (byFunction) {
       const map = `/tmp/perf-${(countServer ? server : children[0]).pid}.map`
-      report(text, existsSync(map) ? readFileSync(map, 'utf8') : '', received, { top: Number(process.env.TOP ?? 40) })
+      report(text, existsSync(map) ? readFileSync(map, 'utf8') : '', received, { top: Number(process.env.TOP ?? 40), callersOf })
     }
   } finally {
     for (const child of children) child.stdin.end()
