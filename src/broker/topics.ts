@@ -52,14 +52,17 @@ export class EncodedRange {
 export interface SharedEncoding {
   binary: EncodedRange | undefined
   compact: EncodedRange | undefined
+  /** The message went to more than one subscription: an encoding a reply makes is worth keeping. */
+  readonly shared: boolean
 }
 
 /**
  * What a published message carries for its subscriptions, computed once rather than once per subscription
- * and step: its size as queues count it (messageBytes) and as replies do (replyBytes). When it went to more
- * than one subscription, also its wire encodings, one per protocol, set by the first poll reply that
- * writes it in that protocol (a range of a block shared with the messages that reply encoded): the other
- * subscribers' replies copy the bytes instead of encoding the message again (see pubsub-service.ts).
+ * and step: its size as queues count it (messageBytes) and as replies do (replyBytes). Also its wire
+ * encodings, one per protocol, as ranges of blocks shared with other messages: other subscribers' replies copy
+ * those bytes instead of encoding the message again (see pubsub-service.ts). The binary one may come with the
+ * publish (publish's encodeBinary); otherwise, when the message went to more than one subscription, the first
+ * poll reply that writes it in a protocol sets that protocol's.
  */
 class Stamp implements SharedEncoding {
   binary: EncodedRange | undefined = undefined
@@ -79,10 +82,13 @@ interface Stamped extends Message {
   [STAMP]?: Stamp
 }
 
-/** The encodings a message shares with the other subscriptions it went to; undefined for any other message. */
+/**
+ * A published message's encodings (see Stamp), when it went to more than one subscription or came with its
+ * binary encoding; undefined for any other message.
+ */
 export function encodingOf(m: Message): SharedEncoding | undefined {
   const stamp = (m as Stamped)[STAMP]
-  return stamp !== undefined && stamp.shared ? stamp : undefined
+  return stamp !== undefined && (stamp.shared || stamp.binary !== undefined) ? stamp : undefined
 }
 
 /** messageBytes(m), from its stamp when it has one. */
@@ -321,14 +327,19 @@ export class TopicEngine {
   /**
    * Queues message for every subscription whose pattern matches topic, after stamping its id, sentAtMs and
    * topic. Returns how many subscriptions received it (a full queue receives it and drops its oldest).
-   * Throws INVALID_ARGUMENT for a bad topic.
+   * Throws INVALID_ARGUMENT for a bad topic. encodeBinary, when given, is called once the message is stamped
+   * and reaches a subscription: it may return the message's binary encoding, which replies then copy.
    */
-  publish(topic: string, message: Message): number {
+  publish(topic: string, message: Message, encodeBinary?: (m: Message) => EncodedRange | undefined): number {
     const matched = this.#routes.get(topic) ?? this.#route(topic)
     message.id = this.#nextId()
     message.sentAtMs = this.#clock.now()
     message.topic = topic
-    if (matched.length > 0) (message as Stamped)[STAMP] = new Stamp(message, matched.length > 1)
+    if (matched.length > 0) {
+      const stamp = new Stamp(message, matched.length > 1)
+      if (encodeBinary !== undefined) stamp.binary = encodeBinary(message)
+      ;(message as Stamped)[STAMP] = stamp
+    }
     for (const sub of matched) {
       // A waiter settled above may have ended a subscription that was matched before it.
       if (sub.ended) continue

@@ -5,15 +5,21 @@
  *
  * A poll's reply carries its subscription's id with the messages it hands out: if the reply cannot be
  * written, the session passes both to host.returnUndelivered, which gives them to topics.returnToSubscription.
+ *
+ * Messages are encoded for the replies at most once per protocol. A binary publisher's message usually needs
+ * no encoding at all: its bytes, as they came, become its binary encoding when it is published (capture),
+ * with the daemon's fields added. Replies copy encodings in runs (writePollResult).
  */
 import { BusError } from '../errors.js'
 import {
-  PubSub, T_LIST, T_STRUCT, writeMessage,
-  type Message, type MethodCodec, type PubSub_poll_args, type PubSub_poll_result, type PubSub_subscribe_args,
+  PubSub, readMessage, T_I64, T_LIST, T_STOP, T_STRING, T_STRUCT, writeMessage,
+  type Message, type MethodCodec, type ProtocolReader, type PubSub_poll_args, type PubSub_poll_result,
+  type PubSub_publish_args, type PubSub_subscribe_args,
 } from '../gen/thriftbus.js'
-import { EncodedRange, encodingOf, type SharedEncoding, type TopicEngine } from '../broker/topics.js'
+import { EncodedRange, encodingOf, MAX_TOPIC_NAME_BYTES, type SharedEncoding, type TopicEngine } from '../broker/topics.js'
+import { BinaryReader } from '../wire/binary-reader.js'
 import { protocolOf } from '../wire/struct-copy.js'
-import type { WireWriter } from '../wire/writer.js'
+import { copyBytes, type WireWriter } from '../wire/writer.js'
 import { ReceiveMany } from './message-service.js'
 import type { MethodBinding } from './session.js'
 
@@ -33,9 +39,18 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
   const { topics } = host
   const bind = (codec: MethodBinding['codec'], handle: MethodBinding['handle']): MethodBinding => ({ codec, handle })
   const list: MethodBinding[] = [
-    bind(methods.publish, (call, args) => {
+    bind(publishCodec, (call, args: PublishArgs) => {
       if (!args.message) throw new BusError('INVALID_ARGUMENT', 'publish needs a message; pass Message(sender, recipient, content)')
-      call.reply({ success: topics.publish(args.topic, args.message) })
+      if (args.captured === undefined) {
+        call.reply({ success: topics.publish(args.topic, args.message) })
+        return
+      }
+      captured = args.captured
+      try {
+        call.reply({ success: topics.publish(args.topic, args.message, completeCaptured) })
+      } finally {
+        captured = undefined
+      }
     }),
     bind(methods.subscribe, (call, args: PubSub_subscribe_args) => {
       call.reply({ success: topics.subscribe(call.session.id, args.pattern, args.durableName ?? '', args.maxQueued ?? 0) })
@@ -70,6 +85,145 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
  */
 const pollCodec: MethodCodec<PubSub_poll_args, PubSub_poll_result> = { ...methods.poll, writeResult: writePollResult }
 
+/** publish's arguments, with the binary encoding of the message begun from the publisher's own bytes (capture). */
+interface PublishArgs extends PubSub_publish_args {
+  captured: Captured | undefined
+}
+
+/**
+ * A published message's binary encoding, begun in a shared block as its publisher sent it: fields 1 to 3, then
+ * the daemon's fields 4 (id) and 5 (sentAtMs) with their values left to fill, then field 10 (the topic) and STOP.
+ */
+interface Captured {
+  block: Buffer
+  start: number
+  /** Where the id's 8 bytes go; sentAtMs's start 11 bytes later. */
+  idAt: number
+  end: number
+}
+
+/**
+ * publish's codec, but its arguments are read by readPublishArgs: a binary publisher's message becomes its
+ * binary encoding for the replies at once, from the publisher's bytes, instead of being encoded again by the
+ * first binary poll reply (see capture).
+ */
+const publishCodec: MethodCodec<PublishArgs, unknown> = { ...methods.publish, readArgs: readPublishArgs } as MethodCodec<PublishArgs, unknown>
+
+/** Reads publish's arguments as the generated reader does; from a binary publisher, also captures the message. */
+function readPublishArgs(r: ProtocolReader): PublishArgs {
+  const v: PublishArgs = { topic: '', message: undefined as unknown as Message, captured: undefined }
+  const binary = r instanceof BinaryReader ? r : undefined
+  /** Where the topic's bytes are in the binary reader's buffer (end 0: not read yet). */
+  let topicStart = 0
+  let topicEnd = 0
+  r.readStructBegin()
+  for (;;) {
+    const t = r.readFieldBegin()
+    if (t === T_STOP) break
+    if (r.fieldId === 1 && t === T_STRING) {
+      topicStart = (binary?.pos ?? 0) + 4
+      v.topic = r.readString()
+      topicEnd = binary?.pos ?? 0
+      continue
+    }
+    if (r.fieldId === 2 && t === T_STRUCT) {
+      const start = binary?.pos ?? 0
+      v.message = readMessage(r)
+      v.captured = binary === undefined || binary.underrun || topicEnd === 0
+        ? undefined
+        : capture(binary.buf, start, binary.pos, v.message, topicStart, topicEnd)
+      continue
+    }
+    r.skip(t)
+  }
+  r.readStructEnd()
+  return v
+}
+
+/** Longest message encoding that capture takes: past it, encoding the strings again costs less than the copies. */
+const MAX_CAPTURED_BYTES = 1024
+
+/**
+ * Begins the binary encoding of a published message from its bytes as they came, buf[start, end), when they
+ * are fields 1, 2 and 3 (sender, recipient, content), all strings, in that order and nothing else: the
+ * daemon's fields then follow in the order the generated writer uses, so the bytes are the same. The strings'
+ * bytes must also be what the daemon would write for the decoded strings: a string holding U+FFFD, which
+ * decoding puts for bytes that are not UTF-8, is encoded again instead (a sender's own U+FFFD only costs the
+ * shortcut). The topic's bytes are buf[topicStart, topicEnd). Undefined when the message does not qualify.
+ */
+function capture(buf: Buffer, start: number, end: number, message: Message, topicStart: number, topicEnd: number): Captured | undefined {
+  if (end - start > MAX_CAPTURED_BYTES || topicEnd - topicStart > MAX_TOPIC_NAME_BYTES) return undefined
+  let p = start
+  for (let id = 1; id <= 3; id++) {
+    if (p + 7 > end || buf[p] !== T_STRING || buf[p + 1] !== 0 || buf[p + 2] !== id) return undefined
+    p += 7 + ((buf[p + 3]! << 24) | (buf[p + 4]! << 16) | (buf[p + 5]! << 8) | buf[p + 6]!)
+  }
+  if (p !== end - 1 || buf[p] !== T_STOP) return undefined
+  if (message.sender.includes('\uFFFD') || message.recipient.includes('\uFFFD') || message.content.includes('\uFFFD')) return undefined
+  const fields = p - start
+  const topicBytes = topicEnd - topicStart
+  const size = fields + 11 + 11 + 7 + topicBytes + 1
+  if (capturing.length - capturingUsed < size) {
+    capturing = Buffer.allocUnsafeSlow(Math.max(MAX_BLOCK_BYTES, size))
+    capturingUsed = 0
+  }
+  const block = capturing
+  const at = capturingUsed
+  capturingUsed += size
+  copyBytes.call(buf, block, at, start, p)
+  let q = at + fields
+  const idAt = q + 3
+  block[q] = T_I64
+  block[q + 1] = 0
+  block[q + 2] = 4
+  q += 11
+  block[q] = T_I64
+  block[q + 1] = 0
+  block[q + 2] = 5
+  q += 11
+  block[q] = T_STRING
+  block[q + 1] = 0
+  block[q + 2] = 10
+  block[q + 3] = 0
+  block[q + 4] = 0
+  block[q + 5] = topicBytes >>> 8
+  block[q + 6] = topicBytes & 0xff
+  q += 7
+  for (let i = topicStart; i < topicEnd; i++) block[q++] = buf[i]!
+  block[q] = T_STOP
+  return { block, start: at, idAt, end: at + size }
+}
+
+/** The block capture writes into, and how much of it is used. */
+let capturing = Buffer.alloc(0)
+let capturingUsed = 0
+
+/** The capture of the publish being served (set around topics.publish, for completeCaptured). */
+let captured: Captured | undefined
+
+/** publish's encodeBinary: fills the captured encoding in with the message's id and sentAtMs. */
+function completeCaptured(m: Message): EncodedRange | undefined {
+  const c = captured
+  if (c === undefined || m.body !== undefined || m.headers !== undefined || m.ttlMs !== undefined || m.deliveryCount !== undefined) return undefined
+  putI64(c.block, c.idAt, m.id!)
+  putI64(c.block, c.idAt + 11, m.sentAtMs!)
+  return new EncodedRange(c.block, c.start, c.end)
+}
+
+/** Writes v as a big-endian i64 at block[at], as the binary writer's writeI64 does. */
+function putI64(block: Buffer, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296)
+  const lo = (v - hi * 4294967296) >>> 0
+  block[at] = (hi >>> 24) & 0xff
+  block[at + 1] = (hi >>> 16) & 0xff
+  block[at + 2] = (hi >>> 8) & 0xff
+  block[at + 3] = hi & 0xff
+  block[at + 4] = lo >>> 24
+  block[at + 5] = (lo >>> 16) & 0xff
+  block[at + 6] = (lo >>> 8) & 0xff
+  block[at + 7] = lo & 0xff
+}
+
 /**
  * Writes poll's result as the generated writer does (the same bytes), copying shared encodings where it can. A
  * struct's bytes do not depend on where it sits in a message, in either protocol, so they can be copied.
@@ -77,7 +231,8 @@ const pollCodec: MethodCodec<PubSub_poll_args, PubSub_poll_result> = { ...method
  * The messages this reply is the first to encode, when they follow one another, get one block: a copy of
  * their bytes, each message an EncodedRange of it. Every subscriber polls the same messages in the same order,
  * so a later reply finds whole runs of them side by side in one block and copies each run at once. A block
- * is closed once it holds MAX_BLOCK_BYTES: one queued message keeps its whole block alive.
+ * is closed once it holds MAX_BLOCK_BYTES: one queued message keeps its whole block alive. Messages captured
+ * at publish time sit side by side in capture's blocks the same way, so even the first reply copies runs.
  */
 function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
   const list = v.success
@@ -111,7 +266,7 @@ function writePollResult(w: WireWriter, v: PubSub_poll_result): void {
       continue
     }
     copyRun(w)
-    if (shared === undefined) {
+    if (shared === undefined || !shared.shared) {
       endEncoded(w, binary)
       writeMessage(w, m)
       continue

@@ -2,8 +2,10 @@ import t from 'tap'
 import { EncodedRange, encodingOf, TopicEngine } from '../../src/broker/topics.js'
 import { MAX_POLL_BATCH, pubsubServiceBindings } from '../../src/daemon/pubsub-service.js'
 import { Call, type MethodBinding, type Session } from '../../src/daemon/session.js'
-import { ErrorCode, MESSAGE_REPLY, PubSub, type Message, type PubSub_poll_result } from '../../src/gen/thriftbus.js'
+import { ErrorCode, MESSAGE_REPLY, PubSub, T_STRING, T_STRUCT, writeMessage, type Message, type PubSub_poll_result } from '../../src/gen/thriftbus.js'
+import { BinaryReader } from '../../src/wire/binary-reader.js'
 import { BinaryWriter } from '../../src/wire/binary-writer.js'
+import { CompactReader } from '../../src/wire/compact-reader.js'
 import { CompactWriter } from '../../src/wire/compact-writer.js'
 import type { ProtocolName } from '../../src/wire/frame-reader.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -118,6 +120,31 @@ function encode(protocol: ProtocolName, write: (w: BinaryWriter | CompactWriter)
   write(writer)
   writer.endMessage()
   return writer.take()!
+}
+
+/**
+ * publish's arguments as the daemon reads them off the wire from a publisher speaking protocol: written by the
+ * generated writer (or by write, for bytes of one's own), then read with the bound codec's readArgs.
+ */
+function publishArgs(
+  methods: Map<string, MethodBinding>, protocol: ProtocolName, topic: string, message: Message,
+  write: (w: BinaryWriter | CompactWriter) => void = (w) => PubSub.methods.publish.writeArgs(w, { topic, message }),
+): object {
+  const w = protocol === 'binary' ? new BinaryWriter(false, 1 << 20) : new CompactWriter(false, 1 << 20)
+  write(w)
+  const bytes = Buffer.from(w.take()!)
+  const r = protocol === 'binary' ? new BinaryReader(1 << 20) : new CompactReader(1 << 20)
+  r.reset(bytes, 0, bytes.length)
+  const args = methods.get('publish')!.codec.readArgs(r)
+  if (r.underrun || r.pos !== bytes.length) throw new Error('publish arguments not read whole')
+  return args
+}
+
+/** publish's arguments in the binary protocol, as the generated writer writes them. */
+function encodeArgs(topic: string, message: Message): Buffer {
+  const w = new BinaryWriter(false, 1 << 20)
+  PubSub.methods.publish.writeArgs(w, { topic, message })
+  return Buffer.from(w.take()!)
 }
 
 function contentsOf(reply: Reply | undefined): string[] | undefined {
@@ -271,6 +298,76 @@ t.test('a message published to several subscriptions is encoded once per protoco
   t.equal(encodingOf(msg('never published')), undefined, 'a message that was not published has no shared encoding')
 })
 
+t.test('a binary publisher\'s own bytes become the message\'s binary encoding at once, the generated writer\'s bytes', async (t) => {
+  const { connect, methods } = setup(1 << 20)
+  const codec = methods.get('poll')!.codec
+  const publisher = connect()
+  const subscribe = (pattern: string) => {
+    const c = connect()
+    return { c, id: c.reply(c.call('subscribe', { pattern, durableName: '', maxQueued: 0 }))!.result.success as number }
+  }
+  const [a, b, lone] = [subscribe('raw.>'), subscribe('raw.>'), subscribe('solo')]
+  const poll = (s: typeof a) => s.c.reply(s.c.call('poll', { subscription: s.id, max: 100, timeoutMs: 0 }))!.result as PubSub_poll_result
+  const publish = (args: object) => publisher.reply(publisher.call('publish', args))!.result.success as number
+
+  const kinds: { name: string; args: object; captured: boolean }[] = [
+    { name: 'plain, from a binary publisher', args: publishArgs(methods, 'binary', 'raw.x', msg('plain é ✓')), captured: true },
+    { name: 'plain again', args: publishArgs(methods, 'binary', 'raw.x', { sender: '', recipient: 'r', content: '' }), captured: true },
+    { name: 'from a compact publisher', args: publishArgs(methods, 'compact', 'raw.x', msg('compact')), captured: false },
+    { name: 'as an object (no bytes)', args: { topic: 'raw.x', message: msg('object') }, captured: false },
+    { name: 'with headers', args: publishArgs(methods, 'binary', 'raw.x', { ...msg('rich'), headers: { k: 'v' } }), captured: false },
+    { name: 'with a body', args: publishArgs(methods, 'binary', 'raw.x', { ...msg(''), body: Buffer.from([1, 2]) }), captured: false },
+    { name: 'with ttlMs', args: publishArgs(methods, 'binary', 'raw.x', { ...msg('ttl'), ttlMs: 5000 }), captured: false },
+    { name: 'with a sender\'s own U+FFFD', args: publishArgs(methods, 'binary', 'raw.x', { ...msg('x'), sender: 'a\uFFFDb' }), captured: false },
+    { name: 'over 1 KiB', args: publishArgs(methods, 'binary', 'raw.x', msg('y'.repeat(1100))), captured: false },
+    { name: 'not UTF-8', captured: false, args: publishArgs(methods, 'binary', 'raw.x', msg(''), (w) => {
+      const bytes = encodeArgs('raw.x', msg('ok XY ok'))
+      bytes.set([0xff, 0xc3], bytes.indexOf('XY'))
+      w.writeRaw(bytes)
+    }) },
+    { name: 'with its fields in another order', captured: false, args: publishArgs(methods, 'binary', 'raw.x', msg(''), (w) => {
+      w.writeFieldBegin(T_STRING, 1)
+      w.writeString('raw.x')
+      w.writeFieldBegin(T_STRUCT, 2)
+      for (const [id, v] of [[3, 'content first'], [1, 's'], [2, '']] as const) {
+        w.writeFieldBegin(T_STRING, id)
+        w.writeString(v)
+      }
+      w.writeFieldStop()
+      w.writeFieldStop()
+    }) },
+    { name: 'with the message before the topic', captured: false, args: publishArgs(methods, 'binary', 'raw.x', msg(''), (w) => {
+      w.writeFieldBegin(T_STRUCT, 2)
+      writeMessage(w, msg('message first'))
+      w.writeFieldBegin(T_STRING, 1)
+      w.writeString('raw.x')
+      w.writeFieldStop()
+    }) },
+  ]
+  for (const k of kinds) t.equal(publish(k.args), 2, `${k.name}: published to both subscriptions`)
+  publish(publishArgs(methods, 'binary', 'solo', msg('alone')))
+
+  const first = poll(a)
+  t.same(first.success!.map((m) => m.content.slice(0, 13)), ['plain é ✓', '', 'compact', 'object', 'rich', '', 'ttl', 'x', 'y'.repeat(13), 'ok \uFFFD\uFFFD ok', 'content first', 'message first'])
+  for (const [i, k] of kinds.entries()) {
+    t.equal(encodingOf(first.success![i]!)?.binary !== undefined, k.captured, `${k.name}: ${k.captured ? '' : 'not '}encoded before any reply`)
+  }
+  t.equal(encodingOf(first.success![1]!)!.binary!.block, encodingOf(first.success![0]!)!.binary!.block, 'captured messages share a block')
+  t.equal(encodingOf(first.success![1]!)!.binary!.start, encodingOf(first.success![0]!)!.binary!.end, 'side by side')
+  const written = encode('binary', (w) => codec.writeResult(w, first))
+  t.same(written, encode('binary', (w) => PubSub.methods.poll.writeResult(w, first)), 'the first reply has the generated writer\'s bytes')
+  const second = poll(b)
+  t.same(encode('binary', (w) => codec.writeResult(w, second)), written, 'the second reply too')
+  t.same(encode('compact', (w) => codec.writeResult(w, second)), encode('compact', (w) => PubSub.methods.poll.writeResult(w, second)), 'and a compact reply')
+
+  const alone = poll(lone)
+  const captured = encodingOf(alone.success![0]!)
+  t.ok(captured?.binary && !captured.shared, 'a message for one subscription is captured too')
+  t.same(encode('binary', (w) => codec.writeResult(w, alone)), encode('binary', (w) => PubSub.methods.poll.writeResult(w, alone)), 'and written from its capture')
+  t.same(encode('compact', (w) => codec.writeResult(w, alone)), encode('compact', (w) => PubSub.methods.poll.writeResult(w, alone)), 'its compact reply is encoded as usual')
+  t.equal(captured!.compact, undefined, 'and not kept: no other subscription will want it')
+})
+
 t.test('the messages a reply encodes share blocks of about 8 KiB, which later replies copy whole', async (t) => {
   const { connect, methods } = setup(1 << 20)
   const codec = methods.get('poll')!.codec
@@ -305,7 +402,12 @@ t.test('poll replies mixing copied, newly encoded and unshared messages are the 
   let gaps = 0
   for (let step = 0; step < 3000; step++) {
     if (random(3) > 0) {
-      publisher.call('publish', { topic: ['mix.a', 'mix.b', 'mix.c'][random(3)]!, message: msg(`m${step} ${'é'.repeat(random(4))}`) })
+      const topic = ['mix.a', 'mix.b', 'mix.c'][random(3)]!
+      const message = msg(`m${step} ${'é'.repeat(random(4))}`)
+      // As objects, or read off the wire from a binary or a compact publisher (a binary one's bytes are reused).
+      // By step, not by random(): the random sequence stays the one that makes the gaps counted below.
+      const how = step % 3
+      publisher.call('publish', how === 0 ? { topic, message } : publishArgs(methods, how === 1 ? 'binary' : 'compact', topic, message))
       continue
     }
     const s = subscribers[random(subscribers.length)]!
