@@ -48,6 +48,15 @@ export class EncodedRange {
   ) {}
 }
 
+/**
+ * A message's binary encoding that publish completes once the message has its id and time (pubsub-service.ts's
+ * capture: the publisher's own bytes, with the daemon's fields to fill in).
+ */
+export interface EncodingToComplete {
+  /** The binary encoding of m, now stamped; undefined when there is none to give. */
+  complete(m: Message): EncodedRange | undefined
+}
+
 /** The wire encodings of a message, one per protocol (see Stamp); pubsub-service.ts writes and reads them. */
 export interface SharedEncoding {
   binary: EncodedRange | undefined
@@ -61,7 +70,7 @@ export interface SharedEncoding {
  * and step: its size as queues count it (messageBytes) and as replies do (replyBytes). Also its wire
  * encodings, one per protocol, as ranges of blocks shared with other messages: other subscribers' replies copy
  * those bytes instead of encoding the message again (see pubsub-service.ts). The binary one may come with the
- * publish (publish's encodeBinary); otherwise, when the message went to more than one subscription, the first
+ * publish (publish's binary); otherwise, when the message went to more than one subscription, the first
  * poll reply that writes it in a protocol sets that protocol's.
  */
 class Stamp implements SharedEncoding {
@@ -327,17 +336,17 @@ export class TopicEngine {
   /**
    * Queues message for every subscription whose pattern matches topic, after stamping its id, sentAtMs and
    * topic. Returns how many subscriptions received it (a full queue receives it and drops its oldest).
-   * Throws INVALID_ARGUMENT for a bad topic. encodeBinary, when given, is called once the message is stamped
-   * and reaches a subscription: it may return the message's binary encoding, which replies then copy.
+   * Throws INVALID_ARGUMENT for a bad topic. binary, when given, is completed once the message is stamped and
+   * reaches a subscription: the encoding it gives is the message's, which replies then copy.
    */
-  publish(topic: string, message: Message, encodeBinary?: (m: Message) => EncodedRange | undefined): number {
+  publish(topic: string, message: Message, binary?: EncodingToComplete): number {
     const matched = this.#routes.get(topic) ?? this.#route(topic)
     message.id = this.#nextId()
     message.sentAtMs = this.#clock.now()
     message.topic = topic
     if (matched.length > 0) {
       const stamp = new Stamp(message, matched.length > 1)
-      if (encodeBinary !== undefined) stamp.binary = encodeBinary(message)
+      if (binary !== undefined) stamp.binary = binary.complete(message)
       ;(message as Stamped)[STAMP] = stamp
     }
     for (const sub of matched) {

@@ -16,10 +16,10 @@ import {
   type Message, type MethodCodec, type ProtocolReader, type PubSub_poll_args, type PubSub_poll_result,
   type PubSub_publish_args, type PubSub_subscribe_args,
 } from '../gen/thriftbus.js'
-import { EncodedRange, encodingOf, MAX_TOPIC_NAME_BYTES, type SharedEncoding, type TopicEngine } from '../broker/topics.js'
+import { EncodedRange, encodingOf, MAX_TOPIC_NAME_BYTES, type EncodingToComplete, type SharedEncoding, type TopicEngine } from '../broker/topics.js'
 import { BinaryReader } from '../wire/binary-reader.js'
 import { protocolOf } from '../wire/struct-copy.js'
-import { copyBytes, type WireWriter } from '../wire/writer.js'
+import { copyBytes, putI32, type WireWriter } from '../wire/writer.js'
 import { ReceiveMany } from './message-service.js'
 import type { MethodBinding } from './session.js'
 
@@ -41,16 +41,7 @@ export function pubsubServiceBindings(host: PubSubServiceHost): Map<string, Meth
   const list: MethodBinding[] = [
     bind(publishCodec, (call, args: PublishArgs) => {
       if (!args.message) throw new BusError('INVALID_ARGUMENT', 'publish needs a message; pass Message(sender, recipient, content)')
-      if (args.captured === undefined) {
-        call.reply({ success: topics.publish(args.topic, args.message) })
-        return
-      }
-      captured = args.captured
-      try {
-        call.reply({ success: topics.publish(args.topic, args.message, completeCaptured) })
-      } finally {
-        captured = undefined
-      }
+      call.reply({ success: topics.publish(args.topic, args.message, args.captured) })
     }),
     bind(methods.subscribe, (call, args: PubSub_subscribe_args) => {
       call.reply({ success: topics.subscribe(call.session.id, args.pattern, args.durableName ?? '', args.maxQueued ?? 0) })
@@ -92,14 +83,26 @@ interface PublishArgs extends PubSub_publish_args {
 
 /**
  * A published message's binary encoding, begun in a shared block as its publisher sent it: fields 1 to 3, then
- * the daemon's fields 4 (id) and 5 (sentAtMs) with their values left to fill, then field 10 (the topic) and STOP.
+ * the daemon's fields 4 (id) and 5 (sentAtMs), whose values complete() fills in, then field 10 (the topic) and
+ * STOP.
  */
-interface Captured {
-  block: Buffer
-  start: number
-  /** Where the id's 8 bytes go; sentAtMs's start 11 bytes later. */
-  idAt: number
-  end: number
+class Captured extends EncodedRange implements EncodingToComplete {
+  constructor(
+    block: Buffer,
+    start: number,
+    end: number,
+    /** Where the id's 8 bytes go; sentAtMs's go 11 bytes later. */
+    readonly idAt: number,
+  ) {
+    super(block, start, end)
+  }
+
+  complete(m: Message): EncodedRange | undefined {
+    if (m.body !== undefined || m.headers !== undefined || m.ttlMs !== undefined || m.deliveryCount !== undefined) return undefined
+    putI64(this.block, this.idAt, m.id!)
+    putI64(this.block, this.idAt + 11, m.sentAtMs!)
+    return this
+  }
 }
 
 /**
@@ -191,37 +194,18 @@ function capture(buf: Buffer, start: number, end: number, message: Message, topi
   q += 7
   for (let i = topicStart; i < topicEnd; i++) block[q++] = buf[i]!
   block[q] = T_STOP
-  return { block, start: at, idAt, end: at + size }
+  return new Captured(block, at, at + size, idAt)
 }
 
 /** The block capture writes into, and how much of it is used. */
 let capturing = Buffer.alloc(0)
 let capturingUsed = 0
 
-/** The capture of the publish being served (set around topics.publish, for completeCaptured). */
-let captured: Captured | undefined
-
-/** publish's encodeBinary: fills the captured encoding in with the message's id and sentAtMs. */
-function completeCaptured(m: Message): EncodedRange | undefined {
-  const c = captured
-  if (c === undefined || m.body !== undefined || m.headers !== undefined || m.ttlMs !== undefined || m.deliveryCount !== undefined) return undefined
-  putI64(c.block, c.idAt, m.id!)
-  putI64(c.block, c.idAt + 11, m.sentAtMs!)
-  return new EncodedRange(c.block, c.start, c.end)
-}
-
 /** Writes v as a big-endian i64 at block[at], as the binary writer's writeI64 does. */
 function putI64(block: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / 4294967296)
-  const lo = (v - hi * 4294967296) >>> 0
-  block[at] = (hi >>> 24) & 0xff
-  block[at + 1] = (hi >>> 16) & 0xff
-  block[at + 2] = (hi >>> 8) & 0xff
-  block[at + 3] = hi & 0xff
-  block[at + 4] = lo >>> 24
-  block[at + 5] = (lo >>> 16) & 0xff
-  block[at + 6] = (lo >>> 8) & 0xff
-  block[at + 7] = lo & 0xff
+  putI32(block, at, hi | 0)
+  putI32(block, at + 4, (v - hi * 4294967296) >>> 0)
 }
 
 /**

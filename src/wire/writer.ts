@@ -176,7 +176,7 @@ export abstract class WireWriter implements ProtocolWriter {
 }
 
 /** Writes v big-endian at buf[at, at + 4): inline byte stores, where Buffer#writeInt32BE is a call with checks. */
-function putI32(buf: Buffer, at: number, v: number): void {
+export function putI32(buf: Buffer, at: number, v: number): void {
   buf[at] = (v >>> 24) & 0xff
   buf[at + 1] = (v >>> 16) & 0xff
   buf[at + 2] = (v >>> 8) & 0xff
