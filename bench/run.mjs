@@ -44,6 +44,10 @@ const cfg = {
   // server for every peer x scenario x rep.
   serverPer: quick ? 'run' : 'scenario',
   prewarmMs: quick ? 400 : 0,
+  // Full: before the first rep, every row's clients run fan-out once, unmeasured, for this long (--prime MS).
+  // The pool's client processes otherwise meet pub/sub first in rep 0, which then measures their start-up
+  // (bench/README.md), while the apps compared here live for hours.
+  primeMs: Number(opt('prime', quick ? 0 : 4000)),
   queue1M: !quick && !flag('no-queue'),
   maxCount: 5_000_000
 }
@@ -108,7 +112,7 @@ const QUICK_TIMING = { fanout: { warmupMs: 30, durationMs: 100 }, reqresp: { war
 // The full run measures round trips warm, for every row: a fresh server and fresh clients are still being
 // optimised by V8 for the first few thousand round trips (JIT work in helper threads, mprotect and madvise
 // calls), while the daemons and apps this compares live for hours.
-const FULL_TIMING = { rtt: { warmupMs: 3000, durationMs: 1500 } }
+const FULL_TIMING = { rtt: { warmupMs: 3000, durationMs: 1500 }, fanout: { warmupMs: 4000, durationMs: 1500 } }
 const timingOf = (sc) => (!opt('warmup') && !opt('duration') && (quick ? QUICK_TIMING : FULL_TIMING)[sc.name]) || cfg
 // rtt's measured window is cut into slices of about this length (--slice MS), the same number for every row.
 const SLICE_MS = Number(opt('slice', quick ? 25 : 100))
@@ -261,10 +265,12 @@ async function runScenario (peer, server, sc, tag, timing = cfg, target = server
     ws.forEach((w, i) => w.send({ cmd: 'job', job: jobs[i] }))
     await Promise.all(ws.map((w) => w.next('ready', 20000)))
     // Server CPU over the measured window: read /proc at its start and end (harness clock).
+    // fanout also reads its clients', by role, to tell where a delivered message's CPU goes.
     const cpu = {}
-    const cpuRead = !sc.cpu ? null : new Promise((resolve) => {
-      setTimeout(() => { cpu.start = cpuUs(server.pid) }, timing.warmupMs)
-      setTimeout(() => { cpu.end = cpuUs(server.pid); resolve() }, timing.warmupMs + timing.durationMs)
+    const clientCpu = () => sc.kind !== 'fanout' ? null : jobs.map((j, i) => ({ role: j.role, us: cpuUs(ws[i].child.pid) }))
+    const cpuRead = !sc.cpu && sc.kind !== 'fanout' ? null : new Promise((resolve) => {
+      setTimeout(() => { cpu.start = cpuUs(server.pid); cpu.clientsStart = clientCpu() }, timing.warmupMs)
+      setTimeout(() => { cpu.end = cpuUs(server.pid); cpu.clientsEnd = clientCpu(); resolve() }, timing.warmupMs + timing.durationMs)
     })
     ws.forEach((w) => w.send({ cmd: 'go', warmupMs: timing.warmupMs, durationMs: timing.durationMs }))
     const limit = 2 * (timing.warmupMs + timing.durationMs) + 15000 // reqresp's caller runs two phases
@@ -301,7 +307,16 @@ function summarize (sc, results, cpu, timing) {
     const received = subs.reduce((a, r) => a + r.total, 0)
     const dropped = subs.every((r) => r.dropped == null) ? null : subs.reduce((a, r) => a + (r.dropped ?? 0), 0)
     const expected = pub.acked * subs.length
+    // CPU µs per message delivered inside the window: the server's, all subscribers' together, the publisher's.
+    const perDelivered = (role) => {
+      if (!cpu.clientsStart || !cpu.clientsEnd) return null
+      const us = cpu.clientsEnd.reduce((a, c, i) => a + (c.role === role ? c.us - cpu.clientsStart[i].us : 0), 0)
+      return us / delivered
+    }
     return {
+      serverCpuUsPerMsg: cpu.start != null && cpu.end != null ? (cpu.end - cpu.start) / delivered : null,
+      subscribersCpuUsPerMsg: perDelivered('subscriber'),
+      publisherCpuUsPerMsg: perDelivered('publisher'),
       deliveredPerSec: delivered / seconds,
       publishesPerSec: pub.ackedInWindow / seconds,
       delivered,
@@ -453,6 +468,7 @@ async function main () {
     } catch (e) { status[p.name] = { error: String(e.message).split('\n')[0] } }
   }
   const runs = []
+  const primes = [] // the unmeasured priming runs (JSON and one line under the table; not in the medians)
   const active = () => PEERS.filter((p) => !status[p.name])
   // rtt runs the clients of every row at once.
   await ensurePool(Math.max(...SCENARIOS.map((s) => s.jobs('x').length * (s.sliced ? active().length : 1)), 1))
@@ -491,6 +507,18 @@ async function main () {
     if (server) await stopChild(server.child)
   }
   try {
+    const fan = SCENARIOS.find((s) => s.kind === 'fanout')
+    for (const peer of fan && cfg.primeMs > 0 ? active() : []) {
+      if (naReason(peer, fan)) continue
+      process.stderr.write(`prime: ${peer.name} ${fan.name}, ${cfg.primeMs} ms unmeasured\n`)
+      try {
+        const r = await runScenario(peer, await serverFor(peer), fan, 'prime', { warmupMs: 0, durationMs: cfg.primeMs })
+        primes.push({ peer: peer.name, scenario: fan.name, durationMs: cfg.primeMs, ...r })
+      } catch (e) { // the measured runs will meet it again, and report it
+        process.stderr.write(`prime: ${peer.name}: ${String(e.message).split('\n')[0]}\n`)
+      }
+      if (cfg.serverPer === 'scenario') await dropServer(peer)
+    }
     for (let rep = 0; rep < cfg.reps; rep++) {
       const order = active().map((_, i, a) => a[(i + rep) % a.length])
       process.stderr.write(`rep ${rep + 1}/${cfg.reps}: ${order.map((p) => p.name).join(' ')}\n`)
@@ -551,8 +579,8 @@ async function main () {
     fanoutSubscribers: FANOUT_SUBSCRIBERS,
     reqresp: { window: RR_WINDOW, code: exampleGen?.dir ? 'generated by thrift --gen js:node,es6 at run time' : exampleGen?.error ?? null }
   }
-  console.log(renderTable(meta, status, summary))
-  const json = JSON.stringify({ meta, status, summary, queue, runs }, null, 2)
+  console.log(renderTable(meta, status, summary, primes))
+  const json = JSON.stringify({ meta, status, summary, queue, runs, primes }, null, 2)
   const dir = join(HERE, 'results'); mkdirSync(dir, { recursive: true })
   const file = join(dir, `${meta.date.replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, json); writeFileSync(join(dir, 'latest.json'), json)
@@ -565,6 +593,7 @@ const METRICS = [
   ['tput100', 'msgsPerSec', 'ceiling'], ['tput4k', 'msgsPerSec', 'ceiling'], ['senders8', 'msgsPerSec', 'ceiling'],
   ['mbox100', 'msgsPerSec', 'ceiling'], ['rtt', 'p50Us', 'ceiling'], ['rtt', 'p99Us', 'ceiling'], ['tput100', 'cpuUsPerMsg', 'ceiling'],
   ['fanout', 'deliveredPerSec', 'ceiling'], ['fanout', 'publishesPerSec', 'ceiling'], ['fanout', 'receivedPct', null], ['fanout', 'missing', null],
+  ['fanout', 'serverCpuUsPerMsg', null], ['fanout', 'subscribersCpuUsPerMsg', null], ['fanout', 'publisherCpuUsPerMsg', null],
   // reqresp: the routed rows against the direct connection (the thrift-plain row).
   ['reqresp', 'callsPerSec', 'thrift-plain'], ['reqresp', 'p50Us', 'thrift-plain'], ['reqresp', 'p99Us', 'thrift-plain']
 ]
@@ -595,7 +624,7 @@ function cell (m, fmt, showRatio) {
   if (!m || m.median == null) return m?.errors?.length ? `error: ${m.errors[0].slice(0, 60)}` : 'n/a'
   return fmt(m.median) + (showRatio ? ratio(m.ratio) : '')
 }
-function renderTable (meta, status, summary) {
+function renderTable (meta, status, summary, primes) {
   const lines = [
     `thriftbus bench — ${meta.date} — nproc ${meta.nproc}, Node ${meta.node}, ${meta.reps} reps, mode ${meta.mode} ` +
       `(warm-up ${meta.warmupMs} ms + ${meta.durationMs} ms per run, server per ${meta.serverPer})` +
@@ -605,6 +634,12 @@ function renderTable (meta, status, summary) {
   ]
   if (SCENARIOS.some(MAILBOX)) lines.push('', ...mailboxTable(meta, status, summary))
   if (SCENARIOS.some((sc) => sc.kind)) lines.push('', ...routedTable(status, summary))
+  if (primes.length) {
+    const each = primes.map((r) => `${r.peer} ${int(r.deliveredPerSec)}/s (server ${r.serverCpuUsPerMsg?.toFixed(2)}, ` +
+      `subscribers ${r.subscribersCpuUsPerMsg?.toFixed(2)} µs)`)
+    lines.push('', `Priming, not in the medians: each row's first fan-out in the pool's client processes, ` +
+      `${primes[0].durationMs} ms from the first publish, delivered msgs/s (CPU µs per delivered message): ${each.join('; ')}.`)
+  }
   lines.push('', `Not measured: ${LATER.join('; ')}.`, 'See bench/README.md for what each row is and what is unfair in each comparison.')
   return lines.join('\n')
 }
@@ -616,7 +651,10 @@ function routedTable (status, summary) {
   const fan = SCENARIOS.find((sc) => sc.kind === 'fanout')
   const rr = SCENARIOS.find((sc) => sc.kind === 'reqresp')
   const head = ['peer']
-  if (fan) head.push(`fan-out delivered msgs/s, ${FANOUT_SUBSCRIBERS} subs (÷ceil)`, 'publishes/s (÷ceil)', 'received of published')
+  if (fan) {
+    head.push(`fan-out delivered msgs/s, ${FANOUT_SUBSCRIBERS} subs (÷ceil)`, 'publishes/s (÷ceil)', 'received of published',
+      'fan-out CPU µs/delivered: server, subscribers, publisher')
+  }
   if (rr) head.push(`req/resp calls/s, ${RR_WINDOW} outstanding (÷direct)`, 'req/resp RTT p50 µs (÷direct)', 'req/resp RTT p99 µs')
   const t = (sc) => `warm-up ${timingOf(sc).warmupMs} ms + ${timingOf(sc).durationMs} ms`
   const about = [fan && `fan-out: 1 publisher (256 outstanding) -> ${FANOUT_SUBSCRIBERS} subscribers, 100 B, ${t(fan)}`,
@@ -635,7 +673,9 @@ function routedTable (status, summary) {
     const row = [p.name]
     if (fan) {
       const na = naReason(p, fan)
-      row.push(...(na ? [na, '—', '—'] : [cell(s['fanout.deliveredPerSec'], int, true), cell(s['fanout.publishesPerSec'], int, true), received(s)]))
+      const us = (k) => cell(s[`fanout.${k}CpuUsPerMsg`], (x) => x.toFixed(2), false)
+      row.push(...(na ? [na, '—', '—', '—'] : [cell(s['fanout.deliveredPerSec'], int, true), cell(s['fanout.publishesPerSec'], int, true), received(s),
+        `${us('server')}, ${us('subscribers')}, ${us('publisher')}`]))
     }
     if (rr) {
       const na = naReason(p, rr)
