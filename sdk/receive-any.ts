@@ -56,6 +56,7 @@ class Part {
 class Gathered implements CancelHandle {
   cancelled = false
   cancel: (() => void) | undefined
+  started: CancelHandle['started'] = undefined
   /** Parts not cancelled: at 0 the receiveAny is cancelled on the daemon. */
   live: number
   constructor(readonly parts: Part[]) {

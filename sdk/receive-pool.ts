@@ -44,6 +44,7 @@ class SharedCall implements CancelHandle {
   cancelled = false
   /** Set by the client once the call is written. */
   cancel: (() => void) | undefined
+  started: CancelHandle['started'] = undefined
   /** The pool's shared calls in flight, linked oldest to newest (a list: no Set table to grow and shrink per call). */
   older: SharedCall | undefined
   newer: SharedCall | undefined

@@ -170,3 +170,26 @@ t.test('the per-message iterator ends when the subscription is closed while it w
   t.same(await waiting, { value: undefined, done: true })
   t.same(await queued, { value: undefined, done: true }, 'a next() queued behind the wait ends too')
 })
+
+t.test("the subscription's signal ends its loop with CANCELLED and cancels the outstanding poll on the daemon", async (t) => {
+  const d = await startDaemon(t)
+  const c = await connect({ socket: d.socket, spawn: false })
+  t.teardown(() => c.close())
+  const stop = new AbortController()
+  const sub = await c.subscribe('news', { batchSize: 2, signal: stop.signal })
+  for (let i = 0; i < 5; i++) await c.publish('news', `m${i}`)
+  const got: string[] = []
+  const reason = new Error('the app is quitting')
+  const looped = (async () => {
+    for await (const batch of sub.batches()) {
+      got.push(...batch.map((m) => m.content))
+      if (got.length === 5) stop.abort(reason) // the next poll already waits on the daemon
+    }
+  })()
+  await t.rejects(looped, { code: 'CANCELLED', cause: reason })
+  t.same(got, ['m0', 'm1', 'm2', 'm3', 'm4'])
+  // The cancel went out before this publish, on the same connection: the message waits in the queue.
+  await c.publish('news', 'after')
+  t.match((await c.status()).subscriptions.find((s) => s.id === sub.id), { queued: 1, delivered: 5 })
+  await t.rejects(sub.batches().next(), { code: 'CANCELLED' }, 'a new loop over an aborted subscription ends at once')
+})
